@@ -1,0 +1,145 @@
+"""The bridge's exceptions, and the one place they become HTTP statuses.
+
+::
+
+    BridgeError
+    ├── RequestRejected              the sender's fault: 4xx, never retried by us
+    │   ├── Unauthorized             401  missing, malformed or wrong credentials
+    │   ├── MalformedPayload         400  not JSON, not an object, wrong field types
+    │   ├── UnknownEventType         404  no such route or source
+    │   ├── PayloadTooLarge          413  body over the configured limit
+    │   └── UnsupportedMediaType     415  a content type that is plainly wrong
+    ├── ConfigError                  503  settings missing or invalid (lists every problem)
+    └── UpstreamUnavailable          503  Key Vault, the token endpoint or ingestion did not
+        │                                 answer usefully; the sender should retry later
+        └── IngestionFailed          503  the Logs Ingestion API did not accept some rows
+
+Messages never contain a secret, a hash or a whole payload: they are returned to
+senders and written to logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class BridgeError(Exception):
+    """Base of every error the bridge raises on purpose."""
+
+    status: int = 500
+    code: str = "InternalError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RequestRejected(BridgeError):
+    """The request cannot be accepted as sent; retrying it unchanged will not help."""
+
+    status = 400
+    code = "BadRequest"
+
+
+class Unauthorized(RequestRejected):
+    """Credentials missing, malformed or wrong. The message never says which."""
+
+    status = 401
+    code = "Unauthorized"
+
+    def __init__(self, message: str = "Missing or invalid credentials.") -> None:
+        super().__init__(message)
+
+
+class MalformedPayload(RequestRejected):
+    """The body is not what the route takes."""
+
+    status = 400
+    code = "MalformedPayload"
+
+
+class UnknownEventType(RequestRejected):
+    """The route names no event type or source the bridge knows."""
+
+    status = 404
+    code = "UnknownEventType"
+
+
+class PayloadTooLarge(RequestRejected):
+    """The body is over the configured limit."""
+
+    status = 413
+    code = "PayloadTooLarge"
+
+
+class UnsupportedMediaType(RequestRejected):
+    """The Content-Type is plainly not something the route can parse."""
+
+    status = 415
+    code = "UnsupportedMediaType"
+
+
+class ConfigError(BridgeError):
+    """One or more settings are missing or invalid; all of them are named at once."""
+
+    status = 503
+    code = "ConfigurationError"
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("Invalid configuration: " + "; ".join(self.problems))
+
+
+class UpstreamUnavailable(BridgeError):
+    """A dependency (Key Vault, identity, ingestion) failed in a way worth retrying."""
+
+    status = 503
+    code = "UpstreamUnavailable"
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class IngestionFailed(UpstreamUnavailable):
+    """The Logs Ingestion API did not accept some rows; ``failed_rows`` are those rows.
+
+    ``permanent`` is true when resending the same rows cannot succeed (400, 404, 413),
+    so they belong in a dead letter rather than a retry.
+    """
+
+    code = "IngestionFailed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        failed_rows: Sequence[dict[str, Any]],
+        status: int | None,
+        retry_after: float | None = None,
+        permanent: bool = False,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.failed_rows = list(failed_rows)
+        self.upstream_status = status
+        self.permanent = permanent
+
+
+DEFAULT_RETRY_AFTER_SECONDS = 30
+
+
+def error_body(error: BridgeError) -> dict[str, Any]:
+    """The JSON body every error response carries: ``{"error": {"code", "message"}}``."""
+    return {"error": {"code": error.code, "message": error.message}}
+
+
+def retry_after_seconds(error: BridgeError) -> int | None:
+    """The ``Retry-After`` to send with a 503, or None for errors that are not retryable."""
+    if isinstance(error, UpstreamUnavailable):
+        if error.retry_after is not None:
+            return max(1, round(error.retry_after))
+        return DEFAULT_RETRY_AFTER_SECONDS
+    if isinstance(error, ConfigError):
+        return DEFAULT_RETRY_AFTER_SECONDS
+    return None
