@@ -10,6 +10,8 @@
     │   ├── PayloadTooLarge          413  body over the configured limit
     │   └── UnsupportedMediaType     415  a content type that is plainly wrong
     ├── ConfigError                  503  settings missing or invalid (lists every problem)
+    ├── SecretMissing                503  Key Vault has no such secret (a source may treat
+    │                                     this as "not enabled" and answer 404 instead)
     └── UpstreamUnavailable          503  Key Vault, the token endpoint or ingestion did not
         │                                 answer usefully; the sender should retry later
         └── IngestionFailed          503  the Logs Ingestion API did not accept some rows
@@ -87,8 +89,24 @@ class ConfigError(BridgeError):
     code = "ConfigurationError"
 
     def __init__(self, problems: Sequence[str]) -> None:
+        # Senders see only that the bridge is misconfigured; the operator sees which
+        # settings in the log and at /api/health.
+        super().__init__("The bridge's configuration is incomplete; its operator can see why.")
         self.problems = tuple(problems)
-        super().__init__("Invalid configuration: " + "; ".join(self.problems))
+
+    def __str__(self) -> str:
+        return "Invalid configuration: " + "; ".join(self.problems)
+
+
+class SecretMissing(BridgeError):
+    """Key Vault answered that the named secret does not exist (or is disabled)."""
+
+    status = 503
+    code = "NotConfigured"
+
+    def __init__(self, name: str) -> None:
+        super().__init__("The bridge is not configured for this request yet.")
+        self.secret_name = name
 
 
 class UpstreamUnavailable(BridgeError):
@@ -97,9 +115,16 @@ class UpstreamUnavailable(BridgeError):
     status = 503
     code = "UpstreamUnavailable"
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        upstream_status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.upstream_status = upstream_status
 
 
 class IngestionFailed(UpstreamUnavailable):
@@ -120,9 +145,8 @@ class IngestionFailed(UpstreamUnavailable):
         retry_after: float | None = None,
         permanent: bool = False,
     ) -> None:
-        super().__init__(message, retry_after=retry_after)
+        super().__init__(message, retry_after=retry_after, upstream_status=status)
         self.failed_rows = list(failed_rows)
-        self.upstream_status = status
         self.permanent = permanent
 
 
@@ -140,6 +164,6 @@ def retry_after_seconds(error: BridgeError) -> int | None:
         if error.retry_after is not None:
             return max(1, round(error.retry_after))
         return DEFAULT_RETRY_AFTER_SECONDS
-    if isinstance(error, ConfigError):
+    if isinstance(error, ConfigError | SecretMissing):
         return DEFAULT_RETRY_AFTER_SECONDS
     return None

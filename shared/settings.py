@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from shared.errors import ConfigError
+from shared.sources import fig
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 
@@ -97,7 +98,7 @@ class Settings:
             logs_ingestion_dcr_id=reader.text("LOGS_INGESTION_DCR_ID"),
             logs_ingestion_audience=reader.https_url("LOGS_INGESTION_AUDIENCE"),
             fig_secret_hash_name=reader.text("FIG_SECRET_HASH_NAME"),
-            fig_event_types=reader.name_set("FIG_EVENT_TYPES"),
+            fig_event_types=reader.name_set("FIG_EVENT_TYPES", known=fig.EVENT_TYPES),
             max_body_bytes=reader.positive_int("MAX_BODY_BYTES"),
         )
         if reader.problems:
@@ -147,6 +148,12 @@ class _Reader:
             self.problems.append(f"{name} must be a positive whole number")
         return number
 
-    def name_set(self, name: str) -> frozenset[str] | None:
+    def name_set(self, name: str, *, known: frozenset[str]) -> frozenset[str] | None:
         names = frozenset(part.strip() for part in self.text(name).split(",") if part.strip())
+        unknown = sorted(names - known)
+        if unknown:
+            self.problems.append(
+                f"{name} names unknown value(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known))}"
+            )
         return names or None

@@ -1,0 +1,1 @@
+"""The edge: each blueprint parses its trigger, calls one service in ``shared``, maps the reply."""

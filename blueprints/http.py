@@ -1,0 +1,33 @@
+"""Between ``func.HttpRequest``/``HttpResponse`` and the services' plain request and reply."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import azure.functions as func
+
+from shared.intake import InboundRequest, Reply
+
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def inbound(req: func.HttpRequest) -> InboundRequest:
+    """The request as the services see it: lower-case header names, raw body bytes."""
+    return InboundRequest(
+        method=req.method,
+        headers={name.lower(): value for name, value in req.headers.items()},
+        body=req.get_body(),
+        received=datetime.now(UTC),
+    )
+
+
+def to_response(reply: Reply) -> func.HttpResponse:
+    """A JSON response for ``reply``."""
+    return func.HttpResponse(
+        json.dumps(reply.body, separators=(",", ":")),
+        status_code=reply.status,
+        headers=reply.headers,
+        mimetype="application/json",
+        charset="utf-8",
+    )

@@ -1,0 +1,16 @@
+"""sentinel-bridge: SaaS security webhooks into Microsoft Sentinel.
+
+The Functions host imports this module to index the app, so it only registers the
+blueprints: no settings are read and no clients are built until a function runs.
+"""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from blueprints.fig import blueprint as fig_blueprint
+from blueprints.health import blueprint as health_blueprint
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+app.register_functions(fig_blueprint)
+app.register_functions(health_blueprint)

@@ -1,0 +1,1 @@
+"""Adapters from the ports to the Azure SDK clients. Built only by ``shared.bootstrap``."""

@@ -1,0 +1,151 @@
+"""``GET /api/health``: is the bridge able to do its job, and if not, what to do about it.
+
+Each check says what it looked at and, when it fails, the operator's next step. Nothing
+here writes a row: a stream is probed with an empty batch (auth, role, DCR and stream are
+all checked by the service before it would look at rows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from shared.bootstrap import Bridge
+from shared.errors import ConfigError, SecretMissing, UpstreamUnavailable
+from shared.settings import Settings
+from shared.sources import fig
+
+logger = logging.getLogger(__name__)
+
+KEY_VAULT_AUDIENCE = "https://vault.azure.net"
+ROLE_PROPAGATION = "new role assignments take up to 30 minutes to apply"
+
+_INGESTION_ACTIONS = {
+    401: "The token was refused: check LOGS_INGESTION_AUDIENCE for your cloud.",
+    403: "Give the app's identity Monitoring Metrics Publisher on the DCR; "
+    + ROLE_PROPAGATION
+    + ".",
+    404: "The DCR or stream was not found: check LOGS_INGESTION_DCR_ID, and that the DCR "
+    "declares the stream (redeploy infra/ after adding a table).",
+    413: "Unexpected: an empty batch was refused as too large.",
+}
+_VAULT_ACTIONS = {
+    401: "The vault refused the token: check the identity and KEY_VAULT_URI.",
+    403: "Give the app's identity Key Vault Secrets User on the vault; " + ROLE_PROPAGATION + ".",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One health check's outcome."""
+
+    name: str
+    ok: bool
+    detail: str
+    action: str | None = None
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """All checks; healthy only when every check passed."""
+
+    checks: tuple[Check, ...]
+
+    @property
+    def healthy(self) -> bool:
+        """True when every check passed."""
+        return all(check.ok for check in self.checks)
+
+    def as_json(self) -> dict[str, Any]:
+        """The response body."""
+        return {
+            "status": "healthy" if self.healthy else "unhealthy",
+            "checks": [
+                {k: v for k, v in asdict(check).items() if v is not None} for check in self.checks
+            ],
+        }
+
+
+async def run_health(
+    environ: Mapping[str, str], build: Callable[[Settings], Bridge]
+) -> HealthReport:
+    """Run every check that the settings allow; settings problems are reported all at once."""
+    try:
+        settings = Settings.from_env(environ)
+    except ConfigError as error:
+        return HealthReport(
+            (Check("settings", ok=False, detail="; ".join(error.problems), action="Set them."),)
+        )
+    bridge = build(settings)
+    checks = [Check("settings", ok=True, detail="all settings present and valid")]
+    checks += await asyncio.gather(
+        _token(bridge, settings.logs_ingestion_audience),
+        _token(bridge, KEY_VAULT_AUDIENCE),
+        _secret(bridge, settings.fig_secret_hash_name, purpose="Fig's webhook secret hash"),
+        _stream(bridge, fig.table().stream),
+    )
+    report = HealthReport(tuple(checks))
+    if not report.healthy:
+        logger.warning("Health: failing checks %s", ", ".join(c.name for c in checks if not c.ok))
+    return report
+
+
+async def _token(bridge: Bridge, audience: str) -> Check:
+    name = f"token:{audience}"
+    scope = audience.rstrip("/") + "/.default"
+    try:
+        await asyncio.to_thread(bridge.credential.get_token, scope)
+    except Exception as error:  # noqa: BLE001 - every credential failure is a failed check
+        return Check(
+            name,
+            ok=False,
+            detail=f"no token ({type(error).__name__})",
+            action="Check that the function app has a managed identity and that "
+            "AZURE_CLIENT_ID names it (user-assigned identities).",
+        )
+    return Check(name, ok=True, detail="managed identity issued a token")
+
+
+async def _secret(bridge: Bridge, secret_name: str, *, purpose: str) -> Check:
+    name = f"keyvault:{secret_name}"
+    try:
+        await bridge.secrets.probe(secret_name)
+    except SecretMissing:
+        return Check(
+            name,
+            ok=False,
+            detail="secret not found",
+            action=f"Put {purpose} into Key Vault secret '{secret_name}'.",
+        )
+    except UpstreamUnavailable as error:
+        return Check(
+            name,
+            ok=False,
+            detail=error.message,
+            action=_VAULT_ACTIONS.get(
+                error.upstream_status or 0, "Check KEY_VAULT_URI and the vault's network rules."
+            ),
+        )
+    return Check(name, ok=True, detail="readable")
+
+
+async def _stream(bridge: Bridge, stream: str) -> Check:
+    name = f"ingestion:{stream}"
+    try:
+        await bridge.sink.probe(stream)
+    except UpstreamUnavailable as error:
+        status = error.upstream_status
+        if status == 400:  # past auth and DCR lookup; only the (empty) content was refused
+            return Check(name, ok=True, detail="reachable (an empty batch was refused as data)")
+        return Check(
+            name,
+            ok=False,
+            detail=error.message,
+            action=_INGESTION_ACTIONS.get(
+                status or 0, "Check LOGS_INGESTION_ENDPOINT and the network path to it."
+            ),
+        )
+    return Check(name, ok=True, detail="accepts data (probed with an empty batch)")

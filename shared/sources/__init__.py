@@ -1,0 +1,1 @@
+"""One module per SaaS source: parse, validate and normalize its webhooks. Pure: no I/O."""

@@ -1,0 +1,320 @@
+"""Fig (the open-source configuration server) webhooks: contracts, validation, normalization.
+
+Fig posts each event to ``{BaseUri}{Route}`` as Newtonsoft JSON: PascalCase names, enums
+as integers, nulls written, times with up to 7 fractional digits. The contracts below
+are data, walked by one loop; each row lands in ``FigEvents_CL``.
+
+Severity rule (also in the README): a failed login is Medium; a client health of
+Unhealthy is High and Degraded is Medium; run sessions BelowMinimum is Medium; anything
+else is Informational.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared.errors import MalformedPayload, UnknownEventType
+from shared.eventid import event_id
+from shared.schema import TableSchema, load_table
+from shared.timepolicy import parse_timestamp, time_generated
+
+SOURCE = "fig"
+TABLE = "FigEvents_CL"
+
+# JSON kinds a field may hold (besides null, which Fig writes for absent values).
+STRING, INTEGER, NUMBER, BOOLEAN, TIMESTAMP, STRINGS, OBJECT = (
+    "string",
+    "integer",
+    "number",
+    "boolean",
+    "timestamp",
+    "list of strings",
+    "object",
+)
+
+CONNECTION_EVENT = {0: "Connected", 1: "Disconnected"}
+HEALTH_STATUS = {0: "Healthy", 1: "Degraded", 2: "Unhealthy", 3: "Unknown"}
+RUN_SESSIONS_EVENT = {0: "BelowMinimum", 1: "MinimumRestored"}
+REGISTRATION_TYPE = {0: "New", 1: "Updated"}
+CONFIGURATION_STATUS = {0: "Error", 1: "Resolved"}
+
+# Event fields that fill a table column directly: (column, field).
+DIRECT_COLUMNS = (
+    ("UserName", "Username"),
+    ("IpAddress", "IpAddress"),
+    ("Hostname", "Hostname"),
+    ("ClientName", "ClientName"),
+    ("Instance", "Instance"),
+    ("Success", "Success"),
+    ("Link", "Link"),
+    ("Link", "Uri"),
+    ("Message", "FailureReason"),
+    ("Message", "ChangeMessage"),
+)
+
+# (event type, field, value, severity); first match wins, else Informational.
+SEVERITY_RULES = (
+    ("SecurityEvent", "Success", False, "Medium"),
+    ("HealthStatusChanged", "Status", "Unhealthy", "High"),
+    ("HealthStatusChanged", "Status", "Degraded", "Medium"),
+    ("MinRunSessions", "RunSessionsEvent", "BelowMinimum", "Medium"),
+)
+
+_CLIENT = {"ClientName": STRING, "Instance": STRING, "Link": STRING, "IsTest": BOOLEAN}
+_VERSIONS = {"FigVersion": STRING, "ApplicationVersion": STRING}
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One Fig webhook route: its fields, its enums, and what names the activity."""
+
+    event_type: str
+    fields: Mapping[str, str]
+    enums: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
+    activity_field: str | None = None
+    time_field: str | None = None
+
+
+SECURITY_EVENT = Contract(
+    "SecurityEvent",
+    {
+        "EventType": STRING,
+        "Timestamp": TIMESTAMP,
+        "Username": STRING,
+        "Success": BOOLEAN,
+        "IpAddress": STRING,
+        "Hostname": STRING,
+        "FailureReason": STRING,
+        "Uri": STRING,
+        "IsTest": BOOLEAN,
+    },
+    activity_field="EventType",
+    time_field="Timestamp",
+)
+SETTING_VALUE_CHANGED = Contract(
+    "SettingValueChanged",
+    {**_CLIENT, "UpdatedSettings": STRINGS, "Username": STRING, "ChangeMessage": STRING},
+)
+CLIENT_REGISTRATION = Contract(
+    "ClientRegistration",
+    {**_CLIENT, "Settings": STRINGS, "RegistrationType": INTEGER},
+    enums={"RegistrationType": REGISTRATION_TYPE},
+    activity_field="RegistrationType",
+)
+CLIENT_STATUS_CHANGED = Contract(
+    "ClientStatusChanged",
+    {
+        **_CLIENT,
+        **_VERSIONS,
+        "ConnectionEvent": INTEGER,
+        "StartTime": TIMESTAMP,
+        "IpAddress": STRING,
+        "Hostname": STRING,
+    },
+    enums={"ConnectionEvent": CONNECTION_EVENT},
+    activity_field="ConnectionEvent",
+)
+HEALTH_STATUS_CHANGED = Contract(
+    "HealthStatusChanged",
+    {
+        **_CLIENT,
+        **_VERSIONS,
+        "Hostname": STRING,
+        "IpAddress": STRING,
+        "Status": INTEGER,
+        "HealthDetails": OBJECT,
+    },
+    enums={"Status": HEALTH_STATUS},
+    activity_field="Status",
+)
+MIN_RUN_SESSIONS = Contract(
+    "MinRunSessions",
+    {**_CLIENT, "RunSessions": INTEGER, "RunSessionsEvent": INTEGER},
+    enums={"RunSessionsEvent": RUN_SESSIONS_EVENT},
+    activity_field="RunSessionsEvent",
+)
+MEMORY_LEAK_DETECTED = Contract(  # removed from Fig in Feb 2025; older servers still send it
+    "MemoryLeakDetected",
+    {
+        **_CLIENT,
+        "TrendLineSlope": NUMBER,
+        "StartingBytesAverage": NUMBER,
+        "EndingBytesAverage": NUMBER,
+        "SecondsAnalyzed": INTEGER,
+        "DataPointsAnalyzed": INTEGER,
+    },
+)
+CONFIGURATION_ERROR = Contract(  # removed from Fig in May 2025; older servers still send it
+    "ConfigurationError",
+    {**_CLIENT, **_VERSIONS, "Status": INTEGER, "ConfigurationErrors": STRINGS},
+    enums={"Status": CONFIGURATION_STATUS},
+    activity_field="Status",
+)
+
+# Route (as Fig posts it) -> contract. ClientRegistration and ClientHealthChanged are the
+# names Fig's own Sentinel connector exposed; they map to the current event types.
+ROUTES: Mapping[str, Contract] = {
+    "SecurityEvent": SECURITY_EVENT,
+    "SettingValueChanged": SETTING_VALUE_CHANGED,
+    "NewClientRegistration": CLIENT_REGISTRATION,
+    "UpdatedClientRegistration": CLIENT_REGISTRATION,
+    "ClientRegistration": CLIENT_REGISTRATION,
+    "ClientStatusChanged": CLIENT_STATUS_CHANGED,
+    "HealthStatusChanged": HEALTH_STATUS_CHANGED,
+    "ClientHealthChanged": HEALTH_STATUS_CHANGED,
+    "MinRunSessions": MIN_RUN_SESSIONS,
+    "MemoryLeakDetected": MEMORY_LEAK_DETECTED,
+    "ConfigurationError": CONFIGURATION_ERROR,
+}
+_ROUTES_BY_LOWER = {route.lower(): route for route in ROUTES}
+# The event types rows carry (and FIG_EVENT_TYPES names): registrations split by type.
+EVENT_TYPES = frozenset(
+    {c.event_type for c in ROUTES.values()} - {"ClientRegistration"}
+    | {"NewClientRegistration", "UpdatedClientRegistration"}
+)
+
+
+@dataclass(frozen=True)
+class FigEvent:
+    """A validated Fig event: its type, whether it is a test, and its table row."""
+
+    event_type: str
+    is_test: bool
+    row: dict[str, Any]
+
+
+def table() -> TableSchema:
+    """The table Fig events land in."""
+    return load_table(TABLE)
+
+
+def resolve_route(route: str) -> str:
+    """The route as Fig names it (matched without regard to case), or UnknownEventType."""
+    canonical = _ROUTES_BY_LOWER.get(route.lower())
+    if canonical is None:
+        raise UnknownEventType("Fig has no webhook route with that name.")
+    return canonical
+
+
+def normalize(route: str, body: Mapping[str, Any], received: datetime) -> FigEvent:
+    """Validate a Fig webhook body for ``route`` and shape its ``FigEvents_CL`` row.
+
+    Args:
+        route: the route Fig posted to (already resolved with :func:`resolve_route`).
+        body: the parsed JSON object.
+        received: when the bridge received it (aware UTC).
+
+    Raises:
+        MalformedPayload: a field holds the wrong JSON kind.
+    """
+    contract = ROUTES[route]
+    _check_kinds(contract, body)
+    named = {name: _named(contract, name, value) for name, value in body.items()}
+    event_type = _event_type(route, contract, named)
+    time_text = body.get(contract.time_field) if contract.time_field else None
+    event_time = parse_timestamp(time_text) if time_text is not None else None
+    values: dict[str, Any] = {
+        column: named[key] for column, key in DIRECT_COLUMNS if _has(named, key)
+    }
+    activity = named.get(contract.activity_field) if contract.activity_field else None
+    used = {key for _, key in DIRECT_COLUMNS} | {
+        "IsTest",
+        contract.time_field,
+        contract.activity_field,
+    }
+    # The event's own text is kept as sent: Fig's 7 fractional digits are KQL's precision.
+    use_event_time = event_time is not None and time_generated(event_time, received) == event_time
+    values.update(
+        TimeGenerated=time_text if use_event_time else received,
+        EventTime=time_text,
+        ReceivedTime=received,
+        EventId=event_id(SOURCE, event_type, dict(body)),
+        EventType=event_type,
+        Activity=activity if activity is not None else event_type,
+        Severity=_severity(event_type, named),
+        Details={key: value for key, value in named.items() if key not in used},
+        TruncatedColumns=[],
+    )
+    return FigEvent(event_type, body.get("IsTest") is True, table().shape_row(values))
+
+
+def _named(contract: Contract, name: str, value: Any) -> Any:
+    """Enum integers as their names, also inside HealthDetails and its components."""
+    if name in contract.enums and value is not None:
+        return contract.enums[name].get(value, f"Unknown({value})")
+    if name == "HealthDetails" and isinstance(value, dict):
+        details = {**value, "Status": _health(value.get("Status"))}
+        components = value.get("Components")
+        if isinstance(components, list):
+            details["Components"] = [
+                {**c, "Status": _health(c.get("Status"))} if isinstance(c, dict) else c
+                for c in components
+            ]
+        return details
+    return value
+
+
+def _health(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return HEALTH_STATUS.get(value, f"Unknown({value})")
+    return value
+
+
+def _has(body: Mapping[str, Any], key: str | None) -> bool:
+    return key is not None and body.get(key) is not None
+
+
+def _event_type(route: str, contract: Contract, named: Mapping[str, Any]) -> str:
+    if contract is not CLIENT_REGISTRATION:
+        return contract.event_type
+    if route != "ClientRegistration":
+        return route
+    return (
+        "UpdatedClientRegistration"
+        if named.get("RegistrationType") == "Updated"
+        else "NewClientRegistration"
+    )
+
+
+def _severity(event_type: str, named: Mapping[str, Any]) -> str:
+    for rule_type, key, value, severity in SEVERITY_RULES:
+        if rule_type == event_type and named.get(key) == value:
+            return severity
+    return "Informational"
+
+
+def _check_kinds(contract: Contract, body: Mapping[str, Any]) -> None:
+    wrong = [name for name, kind in contract.fields.items() if not _is_kind(body.get(name), kind)]
+    if wrong:
+        raise MalformedPayload(
+            f"Field(s) of the wrong type for {contract.event_type}: {', '.join(sorted(wrong))}."
+        )
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    if value is None:
+        return True
+    if kind == STRING:
+        return isinstance(value, str)
+    if kind == BOOLEAN:
+        return isinstance(value, bool)
+    if kind == INTEGER:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == NUMBER:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == STRINGS:
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    if kind == OBJECT:
+        return isinstance(value, dict)
+    if kind == TIMESTAMP:
+        if not isinstance(value, str):
+            return False
+        try:
+            parse_timestamp(value)
+        except ValueError:
+            return False
+        return True
+    return False

@@ -1,0 +1,55 @@
+"""Small fakes of the bridge's own ports, for service tests without a network.
+
+They record what they were asked, like Cosmic Python's fakes; the SDK adapters themselves
+are tested against the emulators, never replaced by patches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shared.errors import IngestionFailed, SecretMissing, UpstreamUnavailable
+
+
+class FakeSecrets(dict[str, str]):
+    """A SecretStore over a dict; ``down`` makes every read fail like an outage."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.down = False
+        self.reads: list[str] = []
+
+    async def get(self, name: str, *, max_age: float | None = None) -> str:
+        self.reads.append(name)
+        if self.down:
+            raise UpstreamUnavailable("secret store down")
+        if name not in self:
+            raise SecretMissing(name)
+        return self[name]
+
+    async def probe(self, name: str) -> None:
+        await self.get(name)
+
+
+class FakeSink(list[tuple[str, list[dict[str, Any]]]]):
+    """A RowSink that records (stream, rows); ``refuse_with`` makes sends fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse_with: int | None = None
+
+    async def send(self, stream: str, rows: Sequence[dict[str, Any]]) -> None:
+        if self.refuse_with is not None:
+            raise IngestionFailed(
+                "refused", failed_rows=rows, status=self.refuse_with, retry_after=7
+            )
+        self.append((stream, list(rows)))
+
+    async def probe(self, stream: str) -> None:
+        if self.refuse_with is not None:
+            raise UpstreamUnavailable("refused", upstream_status=self.refuse_with)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return [row for _, rows in self for row in rows]
