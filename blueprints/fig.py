@@ -11,7 +11,8 @@ import azure.functions as func
 
 from blueprints.http import ALL_METHODS, inbound, to_response
 from shared.bootstrap import get_bridge
-from shared.intake import receive_fig
+from shared.intake import receive
+from shared.sources.fig import SOURCE as FIG
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
 
@@ -22,5 +23,5 @@ blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azur
 )
 async def fig_webhook(req: func.HttpRequest) -> func.HttpResponse:
     """Receive one Fig webhook; 202 once Sentinel accepted it."""
-    reply = await receive_fig(req.route_params.get("event", ""), inbound(req), get_bridge)
+    reply = await receive(FIG, req.route_params.get("event", ""), inbound(req), get_bridge)
     return to_response(reply)

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import azure.functions as func
 
-from shared.intake import InboundRequest, Reply
+from shared.intake import Reply
+from shared.sources.base import InboundRequest
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 

@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shared.auth.fig import FigSecretVerifier
 from shared.ports import RowSink, SecretStore
 from shared.settings import Settings
 
@@ -43,7 +42,6 @@ class Bridge:
     credential: TokenCredential
     secrets: SecretStore
     sink: RowSink
-    fig_verifier: FigSecretVerifier
 
 
 _bridge: Bridge | None = None
@@ -82,7 +80,6 @@ def build_bridge(settings: Settings) -> Bridge:
         credential=credential,
         secrets=build_secrets(settings, credential),
         sink=build_sink(settings, credential),
-        fig_verifier=FigSecretVerifier(),
     )
 
 

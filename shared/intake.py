@@ -1,22 +1,20 @@
-"""The intake service: one inbound webhook in, one reply out.
+"""The intake service: one inbound webhook in, one reply out, the same for every source.
 
-Every check happens here, in this order, so each bad input gets its own clear answer
-and nothing unauthenticated gets past the second step that touches its content:
+Every check happens here, in this order, so each bad input gets its own clear answer and
+nothing unauthenticated reaches the code that reads its content:
 
 1. method (405) and route (404): public facts, no secrets needed;
-2. settings (503 naming nothing secret), then size (413) from Content-Length before the body;
+2. settings (503, details only in the log), then size (413), declared length first;
 3. the sender's credentials (401; 503 when the secret store cannot be read);
-4. the body (400), then test events (200, nothing sent) and the event-type filter;
-5. Sentinel: 202 only once the Logs Ingestion API accepted the row, else 503 + Retry-After.
+4. the body (400), then test deliveries (200, nothing sent) and the event-type filter;
+5. Sentinel: 202 only once the Logs Ingestion API accepted every row, else 503 + Retry-After.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from shared.bootstrap import Bridge
@@ -24,28 +22,14 @@ from shared.errors import (
     BridgeError,
     PayloadTooLarge,
     RequestRejected,
-    Unauthorized,
+    SecretMissing,
+    UnknownEventType,
     error_body,
     retry_after_seconds,
 )
-from shared.jsonbody import parse_json_object
-from shared.sources import fig
+from shared.sources.base import InboundRequest, Source
 
 logger = logging.getLogger(__name__)
-
-# After a failed check, read the stored hash again (it may have been rotated), but not
-# more often than this, so wrong secrets cannot make the bridge hammer Key Vault.
-ROTATION_RECHECK_SECONDS = 30.0
-
-
-@dataclass(frozen=True)
-class InboundRequest:
-    """What the edge hands the service: method, headers (lower-case names), body, time."""
-
-    method: str
-    headers: Mapping[str, str]
-    body: bytes
-    received: datetime
 
 
 @dataclass(frozen=True)
@@ -63,51 +47,52 @@ class MethodNotAllowed(RequestRejected):
     status = 405
     code = "MethodNotAllowed"
 
+    def __init__(self, allowed: frozenset[str]) -> None:
+        super().__init__(f"This endpoint takes {', '.join(sorted(allowed))}.")
+        self.allowed = allowed
 
-async def receive_fig(route: str, request: InboundRequest, bridge: Callable[[], Bridge]) -> Reply:
-    """Handle ``POST /api/fig/{route}`` (see the module docstring for the order of checks)."""
+
+async def receive(
+    source: Source, route: str, request: InboundRequest, bridge: Callable[[], Bridge]
+) -> Reply:
+    """Handle one webhook for ``source`` (see the module docstring for the order of checks)."""
     try:
-        return await _receive_fig(route, request, bridge)
+        return await _receive(source, route, request, bridge)
+    except SecretMissing as error:
+        if source.off_without_secret:
+            return error_reply(UnknownEventType("This source is not enabled."), source=source.name)
+        return error_reply(error, source=source.name)
     except BridgeError as error:
-        return error_reply(error, source="fig")
+        return error_reply(error, source=source.name)
 
 
-async def _receive_fig(route: str, request: InboundRequest, bridge: Callable[[], Bridge]) -> Reply:
-    if request.method.upper() != "POST":
-        raise MethodNotAllowed("Fig webhooks are POSTed.")
-    canonical = fig.resolve_route(route)
+async def _receive(
+    source: Source, route: str, request: InboundRequest, bridge: Callable[[], Bridge]
+) -> Reply:
+    if request.method.upper() not in source.methods:
+        raise MethodNotAllowed(source.methods)
+    source.check_route(route)
     wired = bridge()
     check_size(request, wired.settings.max_body_bytes)
-    stored_hash = await wired.secrets.get(wired.settings.fig_secret_hash_name)
-    await _verify_fig_secret(wired, request.headers.get("authorization"), stored_hash)
-    event = fig.normalize(canonical, parse_json_object(request.body), request.received)
-    if event.is_test:
-        logger.info("Fig test webhook %s answered; nothing forwarded", event.event_type)
-        return Reply(200, {"forwarded": False, "test": True, "eventType": event.event_type})
-    enabled = wired.settings.fig_event_types
-    if enabled is not None and event.event_type not in enabled:
-        logger.info("Fig %s not in FIG_EVENT_TYPES; nothing forwarded", event.event_type)
-        return Reply(200, {"forwarded": False, "eventType": event.event_type})
-    await wired.sink.send(fig.table().stream, [event.row])
-    logger.info("Fig %s accepted by Sentinel, EventId %s", event.event_type, event.row["EventId"])
-    return Reply(
-        202, {"forwarded": True, "eventType": event.event_type, "eventId": event.row["EventId"]}
+    await source.authenticator.authenticate(request, wired.secrets, wired.settings)
+    parsed = source.parse(route, request)
+    if parsed.test:
+        logger.info("%s test delivery answered; nothing forwarded", source.name)
+        return Reply(200, {"forwarded": False, "test": True})
+    enabled = source.enabled_event_types(wired.settings)
+    rows = [row for row in parsed.rows if enabled is None or row.get("EventType") in enabled]
+    skipped = len(parsed.rows) - len(rows)
+    if not rows:
+        logger.info("%s: %d event(s) of types not enabled; nothing forwarded", source.name, skipped)
+        return Reply(200, {"forwarded": False, "skipped": skipped})
+    await wired.sink.send(source.table().stream, rows)
+    event_ids = [row["EventId"] for row in rows]
+    logger.info(
+        "%s: %d row(s) accepted by Sentinel, first EventId %s", source.name, len(rows), event_ids[0]
     )
-
-
-async def _verify_fig_secret(wired: Bridge, authorization: str | None, stored_hash: str) -> None:
-    verifier = wired.fig_verifier
-    if verifier.remembered(authorization, stored_hash):
-        return
-    try:
-        await asyncio.to_thread(verifier.verify, authorization, stored_hash)
-    except Unauthorized:
-        name = wired.settings.fig_secret_hash_name
-        fresh = await wired.secrets.get(name, max_age=ROTATION_RECHECK_SECONDS)
-        if fresh == stored_hash:
-            raise
-        logger.info("Fig secret hash changed in Key Vault; checking against the new one")
-        await asyncio.to_thread(verifier.verify, authorization, fresh)
+    return Reply(
+        202, {"forwarded": True, "accepted": len(rows), "skipped": skipped, "eventIds": event_ids}
+    )
 
 
 def check_size(request: InboundRequest, max_body_bytes: int) -> None:
@@ -127,7 +112,7 @@ def error_reply(error: BridgeError, *, source: str) -> Reply:
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     if isinstance(error, MethodNotAllowed):
-        headers["Allow"] = "POST"
+        headers["Allow"] = ", ".join(sorted(error.allowed))
     if error.status >= 500:
         logger.warning("%s webhook not accepted: %s (%s)", source, error.code, error)
     else:

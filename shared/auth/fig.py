@@ -12,6 +12,7 @@ and a rotated hash (a new key) matches nothing remembered for the old one.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -20,15 +21,24 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import bcrypt
 
 from shared.errors import ConfigError, Unauthorized
 
+if TYPE_CHECKING:  # annotations only: settings imports the sources, which import this
+    from shared.ports import SecretStore
+    from shared.settings import Settings
+    from shared.sources.base import InboundRequest
+
 SCHEME = "secret"
 # Fig's secrets are GUIDs; anything far longer is not one and is not worth hashing.
 MAX_SECRET_LENGTH = 512
 HASH_PREFIXES = ("$2a$", "$2b$", "$2y$")
+# After a failed check, read the stored hash again (it may have been rotated), but not
+# more often than this, so wrong secrets cannot make the bridge hammer Key Vault.
+ROTATION_RECHECK_SECONDS = 30.0
 
 
 def fig_prehash(secret: str) -> bytes:
@@ -116,3 +126,31 @@ class FigSecretVerifier:
             self._verified.move_to_end(digest)
             while len(self._verified) > self._max_entries:
                 self._verified.popitem(last=False)
+
+
+class FigSecretAuth:
+    """The ``Authenticator`` for Fig: the hash comes from the vault, rotation is followed."""
+
+    def __init__(self, verifier: FigSecretVerifier | None = None) -> None:
+        self._verifier = verifier or FigSecretVerifier()
+
+    async def authenticate(
+        self, request: InboundRequest, secrets: SecretStore, settings: Settings
+    ) -> None:
+        """Check ``Authorization: Secret <secret>`` against the hash in Key Vault."""
+        header = request.headers.get("authorization")
+        presented_secret(header)  # malformed headers fail before any vault read
+        name = settings.fig_secret_hash_name
+        stored_hash = await secrets.get(name)
+        try:
+            await self._check(header, stored_hash)
+        except Unauthorized:
+            fresh = await secrets.get(name, max_age=ROTATION_RECHECK_SECONDS)
+            if fresh == stored_hash:
+                raise
+            await self._check(header, fresh)
+
+    async def _check(self, header: str | None, stored_hash: str) -> None:
+        if not self._verifier.remembered(header, stored_hash):
+            # bcrypt takes ~0.1 s of CPU: keep it off the event loop.
+            await asyncio.to_thread(self._verifier.verify, header, stored_hash)

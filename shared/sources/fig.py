@@ -14,14 +14,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from shared.auth.fig import FigSecretAuth
 from shared.errors import MalformedPayload, UnknownEventType
 from shared.eventid import event_id
+from shared.jsonbody import parse_json_object
 from shared.schema import TableSchema, load_table
+from shared.sources.base import InboundRequest, Parsed
 from shared.timepolicy import parse_timestamp, time_generated
 
-SOURCE = "fig"
+if TYPE_CHECKING:
+    from shared.settings import Settings
+
+SOURCE_NAME = "fig"
 TABLE = "FigEvents_CL"
 
 # JSON kinds a field may hold (besides null, which Fig writes for absent values).
@@ -231,7 +237,7 @@ def normalize(route: str, body: Mapping[str, Any], received: datetime) -> FigEve
         TimeGenerated=time_text if use_event_time else received,
         EventTime=time_text,
         ReceivedTime=received,
-        EventId=event_id(SOURCE, event_type, dict(body)),
+        EventId=event_id(SOURCE_NAME, event_type, dict(body)),
         EventType=event_type,
         Activity=activity if activity is not None else event_type,
         Severity=_severity(event_type, named),
@@ -318,3 +324,34 @@ def _is_kind(value: Any, kind: str) -> bool:
             return False
         return True
     return False
+
+
+class FigSource:
+    """Fig as a webhook source (see ``shared.sources.base.Source``)."""
+
+    name = SOURCE_NAME
+    methods = frozenset({"POST"})
+    off_without_secret = False  # Fig is the bridge's first source: a missing hash is an error
+
+    def __init__(self) -> None:
+        self.authenticator = FigSecretAuth()
+
+    def table(self) -> TableSchema:
+        """FigEvents_CL."""
+        return table()
+
+    def enabled_event_types(self, settings: Settings) -> frozenset[str] | None:
+        """FIG_EVENT_TYPES, or None for all."""
+        return settings.fig_event_types
+
+    def check_route(self, route: str) -> None:
+        """404 for anything but Fig's routes."""
+        resolve_route(route)
+
+    def parse(self, route: str, request: InboundRequest) -> Parsed:
+        """One Fig event, one row."""
+        event = normalize(resolve_route(route), parse_json_object(request.body), request.received)
+        return Parsed(rows=[event.row], test=event.is_test, event_types=[event.event_type])
+
+
+SOURCE = FigSource()

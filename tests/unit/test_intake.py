@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.auth.fig import FigSecretVerifier, hash_fig_secret
+from shared.auth.fig import hash_fig_secret
 from shared.bootstrap import Bridge
-from shared.intake import InboundRequest, Reply, receive_fig
+from shared.intake import Reply, receive
 from shared.settings import Settings
+from shared.sources.base import InboundRequest
+from shared.sources.fig import SOURCE as FIG
 from tests.fakes import FakeSecrets, FakeSink
 from tests.payloads import FIG_EVENTS, raw
 
@@ -35,7 +37,6 @@ class World:
             credential=object(),  # type: ignore[arg-type]  # not used by intake
             secrets=self.secrets,
             sink=self.sink,
-            fig_verifier=FigSecretVerifier(),
         )
 
     def post(
@@ -51,7 +52,7 @@ class World:
         if secret is not None:
             all_headers["authorization"] = f"Secret {secret}"
         request = InboundRequest(method, all_headers, body, datetime.now(UTC))
-        return asyncio.run(receive_fig(route, request, lambda: self.bridge))
+        return asyncio.run(receive(FIG, route, request, lambda: self.bridge))
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_event_is_forwarded_and_acknowledged(world: World) -> None:
     reply = world.post("SecurityEvent", raw(FIG_EVENTS["SecurityEvent"]))
     assert reply.status == 202
     assert [stream for stream, _ in world.sink] == ["Custom-FigEvents"]
-    assert reply.body["eventId"] == world.sink.rows[0]["EventId"]
+    assert reply.body["eventIds"] == [world.sink.rows[0]["EventId"]]
 
 
 @pytest.mark.parametrize("secret", [None, "wrong", ""])
@@ -172,6 +173,6 @@ def test_config_problems_are_503_without_details() -> None:
         raise AssertionError("unreachable")
 
     request = InboundRequest("POST", {}, b"{}", datetime.now(UTC))
-    reply = asyncio.run(receive_fig("SecurityEvent", request, no_bridge))
+    reply = asyncio.run(receive(FIG, "SecurityEvent", request, no_bridge))
     assert reply.status == 503
     assert "KEY_VAULT_URI" not in json.dumps(reply.body)
