@@ -23,6 +23,7 @@ senders and written to logs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -127,12 +128,24 @@ class UpstreamUnavailable(BridgeError):
         self.upstream_status = upstream_status
 
 
-class IngestionFailed(UpstreamUnavailable):
-    """The Logs Ingestion API did not accept some rows; ``failed_rows`` are those rows.
+@dataclass(frozen=True)
+class Refused:
+    """Rows one request did not deliver: their positions in the batch, and why.
 
-    ``permanent`` is true when resending the same rows cannot succeed (400, 404, 413),
-    so they belong in a dead letter rather than a retry.
+    ``permanent`` is true when resending the same rows cannot succeed (400, 404, 413, a
+    row too large for any request); such rows belong in a dead letter, not a retry.
     """
+
+    indices: tuple[int, ...]
+    status: int | None
+    retry_after: float | None
+    reason: str
+    permanent: bool
+    rows: tuple[dict[str, Any], ...] = ()
+
+
+class IngestionFailed(UpstreamUnavailable):
+    """The Logs Ingestion API did not accept some rows; ``refused`` says which and why."""
 
     code = "IngestionFailed"
 
@@ -140,14 +153,22 @@ class IngestionFailed(UpstreamUnavailable):
         self,
         message: str,
         *,
-        failed_rows: Sequence[dict[str, Any]],
+        refused: Sequence[Refused],
         status: int | None,
         retry_after: float | None = None,
-        permanent: bool = False,
     ) -> None:
         super().__init__(message, retry_after=retry_after, upstream_status=status)
-        self.failed_rows = list(failed_rows)
-        self.permanent = permanent
+        self.refused = list(refused)
+
+    @property
+    def failed_rows(self) -> list[dict[str, Any]]:
+        """Every row not accepted, in batch order."""
+        return [row for refused in self.refused for row in refused.rows]
+
+    @property
+    def permanent(self) -> bool:
+        """True when no refused row can succeed by being sent again."""
+        return all(refused.permanent for refused in self.refused)
 
 
 DEFAULT_RETRY_AFTER_SECONDS = 30

@@ -7,7 +7,10 @@ local emulators, or small fakes for pure logic.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from shared.delivery.envelope import Envelope
 
 
 class SecretStore(Protocol):
@@ -48,5 +51,29 @@ class RowSink(Protocol):
 
         Raises:
             UpstreamUnavailable: the service refused or cannot be reached (``upstream_status``).
+        """
+        ...
+
+
+class RetryQueue(Protocol):
+    """The durable retry queue (an Azure Storage queue; large envelopes spill to blobs)."""
+
+    async def enqueue(self, envelope: Envelope, *, delay_seconds: float = 0.0) -> None:
+        """Store ``envelope`` durably, visible to the worker after ``delay_seconds``.
+
+        Raises:
+            UpstreamUnavailable: storage did not accept it (nothing was stored).
+        """
+        ...
+
+
+class DeadLetters(Protocol):
+    """Where deliveries that cannot succeed are kept, visible and replayable."""
+
+    async def put(self, envelope: Envelope, *, reason: str) -> str:
+        """Store ``envelope`` with ``reason``; return the dead letter's name.
+
+        Raises:
+            UpstreamUnavailable: storage did not accept it.
         """
         ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shared.errors import IngestionFailed, SecretMissing, UpstreamUnavailable
+from shared.errors import IngestionFailed, Refused, SecretMissing, UpstreamUnavailable
 
 
 class FakeSecrets(dict[str, str]):
@@ -41,8 +41,16 @@ class FakeSink(list[tuple[str, list[dict[str, Any]]]]):
 
     async def send(self, stream: str, rows: Sequence[dict[str, Any]]) -> None:
         if self.refuse_with is not None:
+            refused = Refused(
+                tuple(range(len(rows))),
+                self.refuse_with,
+                7,
+                f"answered {self.refuse_with}",
+                permanent=self.refuse_with in (400, 404, 413),
+                rows=tuple(rows),
+            )
             raise IngestionFailed(
-                "refused", failed_rows=rows, status=self.refuse_with, retry_after=7
+                "refused", refused=[refused], status=self.refuse_with, retry_after=7
             )
         self.append((stream, list(rows)))
 

@@ -1,10 +1,14 @@
-"""The Logs Ingestion API behind the ``RowSink`` port.
+"""The Logs Ingestion API behind the ``RowSink`` port, with full requests and exact failures.
 
-``upload(..., on_error=...)`` reports each failed chunk with its rows instead of raising
-on the first and abandoning the rest, so the caller learns exactly which rows were not
-accepted. The client's own retries are kept short (see ``bootstrap``): a webhook sender
-is waiting, and the retry queue, not a long sleep inside a request, is where patience
-belongs.
+The SDK cuts chunks at 1 MiB of *uncompressed* JSON (about 200 KB on the wire). Here
+rows are fitted to the 64 KB field limit (``fit_row``) and packed into gzip bodies as full
+as the 1 MB request limit allows *after* compression (``pack``); each body goes to the SDK
+as a pre-gzipped stream, one request each. A body that fails reports exactly its own
+rows, so rows already accepted are never sent again. A row too large for any request is
+refused as permanent, with the reason.
+
+The client's own retries are kept short (see ``bootstrap``): a webhook sender is waiting,
+and the retry queue, not a long sleep inside a request, is where patience belongs.
 """
 
 from __future__ import annotations
@@ -12,77 +16,123 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from azure.core.exceptions import AzureError, HttpResponseError
-from azure.monitor.ingestion import LogsIngestionClient, LogsUploadError
+from azure.monitor.ingestion import LogsIngestionClient
 
-from shared.errors import IngestionFailed, UpstreamUnavailable
+from shared.coalesce import Coalescer
+from shared.delivery import DEFAULT_MAX_BODY_BYTES, classify, fit_row, pack
+from shared.delivery.policy import Outcome
+from shared.errors import IngestionFailed, Refused, UpstreamUnavailable
 
 logger = logging.getLogger(__name__)
 
-# Resending the same rows cannot help: bad rows, unknown DCR/stream, too large.
-PERMANENT_STATUSES = frozenset({400, 404, 413})
+
+@dataclass(frozen=True)
+class UploadCounts:
+    """What one ``upload`` did, for benchmarks and health counters."""
+
+    requests: int
+    wire_bytes: int
 
 
 class LogsIngestionSink:
     """``RowSink`` over a (sync) ``LogsIngestionClient``; uploads run in a worker thread."""
 
-    def __init__(self, client: LogsIngestionClient, rule_id: str) -> None:
+    def __init__(
+        self,
+        client: LogsIngestionClient,
+        rule_id: str,
+        *,
+        coalesce_window_seconds: float = 0.0,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
         self._client = client
         self._rule_id = rule_id
+        self._max_body_bytes = max_body_bytes
+        self._coalescer = (
+            Coalescer(self.upload, window_seconds=coalesce_window_seconds)
+            if coalesce_window_seconds > 0
+            else None
+        )
 
     async def send(self, stream: str, rows: Sequence[dict[str, Any]]) -> None:
-        """Upload ``rows`` to ``stream``; raise IngestionFailed carrying the rows not accepted."""
-        await asyncio.to_thread(self._upload, stream, list(rows))
+        """Upload ``rows`` to ``stream``; raise IngestionFailed naming the rows not accepted.
+
+        With a coalescing window, rows from concurrent callers share requests; each caller
+        still learns only of its own rows.
+        """
+        if self._coalescer is not None:
+            refused = await self._coalescer.upload(stream, rows)
+        else:
+            refused = await asyncio.to_thread(self.upload, stream, rows)
+        raise_if_refused(stream, len(rows), refused)
+
+    def upload(self, stream: str, rows: Sequence[Mapping[str, Any]]) -> list[Refused]:
+        """Pack and send ``rows``; return what was refused, by row index (blocking)."""
+        fitted = [fit_row(row) for row in rows]
+        packed = pack(fitted, max_body_bytes=self._max_body_bytes)
+        refused = [
+            Refused((o.index,), 413, None, o.reason, permanent=True, rows=(o.row,))
+            for o in packed.oversized
+        ]
+        kept = [i for i in range(len(fitted)) if i not in {o.index for o in packed.oversized}]
+        start = 0
+        for body in packed.bodies:
+            indices = tuple(kept[start : start + len(body.rows)])
+            start += len(body.rows)
+            failure = self._send_body(stream, body.body)
+            if failure is not None:
+                status, retry_after, reason = failure
+                permanent = status is not None and classify(status) is Outcome.PERMANENT
+                refused.append(
+                    Refused(indices, status, retry_after, reason, permanent, tuple(body.rows))
+                )
+        return sorted(refused, key=lambda r: r.indices[0])
+
+    def _send_body(self, stream: str, body: bytes) -> tuple[int | None, float | None, str] | None:
+        try:
+            # A seekable stream starting 1f 8b is sent as-is with Content-Encoding: gzip.
+            self._client.upload(self._rule_id, stream, io.BytesIO(body))
+        except HttpResponseError as error:
+            status, retry_after = status_and_retry_after(error)
+            return status, retry_after, f"Logs Ingestion answered {status}"
+        except AzureError as error:
+            return None, None, f"Logs Ingestion unreachable ({type(error).__name__})"
+        return None
 
     async def probe(self, stream: str) -> None:
         """POST an empty JSON array: auth, role, DCR and stream are checked, no row is written."""
-        await asyncio.to_thread(self._probe, stream)
-
-    def _probe(self, stream: str) -> None:
-        # A list input of [] sends nothing at all, so hand the SDK the bytes to send as-is.
-        try:
-            self._client.upload(self._rule_id, stream, io.BytesIO(b"[]"))
-        except HttpResponseError as error:
-            status, retry_after = _status_and_retry_after(error)
-            raise UpstreamUnavailable(
-                f"Logs Ingestion answered {status}",
-                upstream_status=status,
-                retry_after=retry_after,
-            ) from None
-        except AzureError as error:
-            raise UpstreamUnavailable(
-                f"Logs Ingestion unreachable ({type(error).__name__})"
-            ) from None
-
-    def _upload(self, stream: str, rows: list[MutableMapping[str, Any]]) -> None:
-        failures: list[LogsUploadError] = []
-        self._client.upload(self._rule_id, stream, rows, on_error=failures.append)
-        if not failures:
-            return
-        failed_rows = [dict(row) for failure in failures for row in failure.failed_logs]
-        status, retry_after = _status_and_retry_after(failures[-1].error)
-        logger.warning(
-            "Logs Ingestion refused %d of %d rows for %s (status %s)",
-            len(failed_rows),
-            len(rows),
-            stream,
-            status,
-        )
-        raise IngestionFailed(
-            "Sentinel did not accept the event; try again later.",
-            failed_rows=failed_rows,
-            status=status,
-            retry_after=retry_after,
-            permanent=status in PERMANENT_STATUSES,
-        )
+        failure = await asyncio.to_thread(self._send_body, stream, b"[]")
+        if failure is not None:
+            status, retry_after, reason = failure
+            raise UpstreamUnavailable(reason, upstream_status=status, retry_after=retry_after)
 
 
-def _status_and_retry_after(error: Exception) -> tuple[int | None, float | None]:
-    if not isinstance(error, HttpResponseError) or error.response is None:
-        return None, None  # transport failure: no answer at all
+def raise_if_refused(stream: str, total: int, refused: Sequence[Refused]) -> None:
+    """Raise IngestionFailed for ``refused`` (no-op when nothing was refused)."""
+    if not refused:
+        return
+    count = sum(len(r.indices) for r in refused)
+    last = refused[-1]
+    logger.warning(
+        "Logs Ingestion refused %d of %d rows for %s (status %s)", count, total, stream, last.status
+    )
+    raise IngestionFailed(
+        "Sentinel did not accept the event; try again later.",
+        refused=list(refused),
+        status=last.status,
+        retry_after=max((r.retry_after or 0 for r in refused), default=0) or None,
+    )
+
+
+def status_and_retry_after(error: HttpResponseError) -> tuple[int | None, float | None]:
+    """The HTTP status and ``Retry-After`` seconds of a failed request."""
+    if error.response is None:
+        return None, None
     headers: Mapping[str, str] = getattr(error.response, "headers", {})
     retry_after = headers.get("Retry-After")
     try:

@@ -66,6 +66,8 @@ class KeyVaultSecrets:
         except ResourceNotFoundError:
             raise SecretMissing(name) from None
         except HttpResponseError as error:
+            if _is_disabled(error):
+                raise SecretMissing(name) from None
             raise UpstreamUnavailable(
                 f"Key Vault answered {error.status_code}", upstream_status=error.status_code
             ) from None
@@ -77,24 +79,40 @@ class KeyVaultSecrets:
     def _fetch(self, name: str, cached: _Cached | None) -> str:
         try:
             secret = self._client.get_secret(name)
-        except ResourceNotFoundError:
-            logger.warning("Key Vault has no secret named %s", name)
+        except HttpResponseError as error:
+            if not _is_not_found_or_disabled(error):
+                return self._fall_back(name, cached, error)
+            logger.warning("Key Vault has no enabled secret named %s", name)
             with self._lock:
                 self._cache.pop(name, None)  # deleting a secret is how a source is switched off
             raise SecretMissing(name) from None
         except AzureError as error:
-            if cached is not None:
-                logger.warning(
-                    "Key Vault unreachable (%s); serving secret %s as read %.0f s ago",
-                    type(error).__name__,
-                    name,
-                    self._monotonic() - cached.fetched_at,
-                )
-                return cached.value
-            logger.error("Key Vault unreachable (%s) reading secret %s", type(error).__name__, name)
-            raise UpstreamUnavailable("The secret store is unreachable; try again later.") from None
+            return self._fall_back(name, cached, error)
         if secret.value is None or not secret.properties.enabled:
             raise SecretMissing(name)
         with self._lock:
             self._cache[name] = _Cached(secret.value, self._monotonic())
         return secret.value
+
+    def _fall_back(self, name: str, cached: _Cached | None, error: AzureError) -> str:
+        """Serve the last value read when the vault fails; without one, 503."""
+        if cached is not None:
+            logger.warning(
+                "Key Vault unreachable (%s); serving secret %s as read %.0f s ago",
+                type(error).__name__,
+                name,
+                self._monotonic() - cached.fetched_at,
+            )
+            return cached.value
+        logger.error("Key Vault unreachable (%s) reading secret %s", type(error).__name__, name)
+        raise UpstreamUnavailable("The secret store is unreachable; try again later.") from None
+
+
+def _is_disabled(error: HttpResponseError) -> bool:
+    """Key Vault answers 403 Forbidden/SecretDisabled for a disabled secret."""
+    inner = getattr(error.error, "innererror", None) or {}
+    return error.status_code == 403 and inner.get("code") == "SecretDisabled"
+
+
+def _is_not_found_or_disabled(error: HttpResponseError) -> bool:
+    return isinstance(error, ResourceNotFoundError) or _is_disabled(error)

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): figures printed beside their baselines, never asserted."""

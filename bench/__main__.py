@@ -1,0 +1,36 @@
+"""`make bench`: every benchmark, figures beside their baselines, in one run.
+
+BENCH_EVENTS and BENCH_SENDERS scale the intake load (defaults: 5,000 events, 32 senders,
+as the foundation issue names); BENCH_BASELINE_EVENTS the naive relay's share (500).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import sys
+
+from bench.intake import bench_cold_start, bench_intake
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.WARNING)
+    events = int(os.environ.get("BENCH_EVENTS", "5000"))
+    senders = int(os.environ.get("BENCH_SENDERS", "32"))
+    baseline_events = int(os.environ.get("BENCH_BASELINE_EVENTS", "500"))
+    print(
+        f"sentinel-bridge benchmarks on {platform.node()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}\n",
+        flush=True,
+    )
+    for section in (
+        lambda: bench_intake(events=events, senders=senders, baseline_events=baseline_events),
+        bench_cold_start,
+    ):
+        print("\n".join(section()) + "\n", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

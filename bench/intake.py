@@ -1,0 +1,122 @@
+"""Intake throughput and latency, and cold start: sentinel-bridge beside the naive relay.
+
+Everything runs on this machine, on loopback: the emulators, the local functions host (one
+per app), and the load generator. Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+from bench.load import LoadResult, run_load, security_event
+from local.emulators.stack import EmulatorStack
+from local.host.process import LocalHostProcess
+from shared.auth.fig import hash_fig_secret
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+APPS = {
+    "sentinel-bridge": "function_app:app",
+    "naive relay (baseline)": "bench.naive_app:app",
+}
+
+
+def _intake_row(name: str, result: LoadResult, landed: int, requests_made: int) -> str:
+    accepted = sum(n for status, n in result.statuses.items() if 200 <= status < 300)
+    return (
+        f"  {name:<24} {result.rate:>9.0f} {result.p50_ms:>8.1f} {result.p99_ms:>8.1f}"
+        f" {accepted:>9} {landed:>7} {requests_made:>10}"
+    )
+
+
+def bench_intake(*, events: int, senders: int, baseline_events: int) -> list[str]:
+    """Throughput and ack latency through the local host, both apps, same senders."""
+    lines = [
+        f"Intake: Fig SecurityEvent webhooks from {senders} concurrent senders, local functions",
+        "host -> Logs Ingestion emulator (HTTPS), Fig's bcrypt cost 11. The baseline is bound by",
+        f"bcrypt, so it gets {baseline_events:,} of the {events:,} events (BENCH_BASELINE_EVENTS);",
+        "more only lengthen the run.",
+        f"  {'':<24} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'2xx':>9} {'landed':>7}"
+        f" {'uploads':>10}",
+    ]
+    secret = str(uuid.uuid4())
+    with tempfile.TemporaryDirectory() as scratch, EmulatorStack(Path(scratch)) as stack:
+        stack.keyvault.set_secret("fig-secret-hash", hash_fig_secret(secret))
+        for name, app in APPS.items():
+            count = events if app == APPS["sentinel-bridge"] else baseline_events
+            stack.ingestion.reset()
+            with LocalHostProcess(app, env=stack.app_environment()) as host:
+                url = host.url("/api/fig/SecurityEvent")
+                run_load(url, secret, events=min(50, count), senders=senders)  # warm up
+                stack.ingestion.reset()
+                result = run_load(url, secret, events=count, senders=senders, timeout=600)
+            stats = stack.ingestion.stats()["streams"].get("Custom-FigEvents", {})
+            landed = len(stack.ingestion.rows("Custom-FigEvents"))
+            lines.append(_intake_row(name, result, landed, stats.get("requests", 0)))
+    return lines
+
+
+def _import_ms(statement: str) -> float:
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", statement],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    total = 0
+    for line in completed.stderr.splitlines():
+        match = re.match(r"import time:\s+\d+\s+\|\s+(\d+)\s+\|\s(\S)", line)
+        if match and match.group(2) != " ":  # top-level imports only (no indentation)
+            total += int(match.group(1))
+    return total / 1000
+
+
+def _first_answer_ms(
+    app: str, env: dict[str, str], path: str, body: bytes, secret: str
+) -> tuple[float, int]:
+    started = time.perf_counter()
+    with LocalHostProcess(app, env=env) as host:
+        response = requests.post(
+            host.url(path),
+            data=body,
+            headers={"Authorization": f"Secret {secret}", "Content-Type": "application/json"},
+            timeout=30,
+        )
+        return (time.perf_counter() - started) * 1000, response.status_code
+
+
+def bench_cold_start() -> list[str]:
+    """Import cost of the app, and process start to the first answers."""
+    app_ms = _import_ms("import function_app")
+    sdk_ms = _import_ms("import azure.identity, azure.keyvault.secrets, azure.monitor.ingestion")
+    lines = [
+        "Cold start",
+        f"  python -X importtime: import function_app            {app_ms:>7.0f} ms",
+        f"  the Azure SDKs it defers to first use                {sdk_ms:>7.0f} ms",
+    ]
+    secret = str(uuid.uuid4())
+    test_event = REPO_ROOT.parent / "shared/reference/payloads/fig_security_event_test.json"
+    with tempfile.TemporaryDirectory() as scratch, EmulatorStack(Path(scratch)) as stack:
+        stack.keyvault.set_secret("fig-secret-hash", hash_fig_secret(secret))
+        env = stack.app_environment()
+        for name, app in APPS.items():
+            ms, status = _first_answer_ms(
+                app, env, "/api/fig/SecurityEvent", security_event(0), secret
+            )
+            lines.append(f"  {name}: process start -> first answer ({status})   {ms:>7.0f} ms")
+        ms, status = _first_answer_ms(
+            APPS["sentinel-bridge"], env, "/api/fig/SecurityEvent", test_event.read_bytes(), secret
+        )
+        lines.append(
+            f"  sentinel-bridge: process start -> Fig Test answered ({status}) {ms:>7.0f} ms"
+            "  (Fig gives up after 2,000 ms; host start included)"
+        )
+    return lines

@@ -1,0 +1,1 @@
+"""The local Azure: TLS material, protocol emulators and runners. Never deployed."""

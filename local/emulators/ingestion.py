@@ -1,0 +1,270 @@
+"""The Logs Ingestion API over HTTPS: one DCR whose streams come from infra/tables.
+
+Contract (reference: logs-ingestion.md sections 1-6). Confirmed: the path and api-version;
+the token audience ``https://monitor.azure.com``; 204 with no body on success; the error
+envelope with ``x-ms-error-code``; 403 ``OperationFailed`` while a role assignment
+propagates; 413 ``ContentLengthLimitExceeded`` with its message over 1,048,576 bytes on the
+wire; a body that is not an array answers 204 and stores nothing. From a non-Microsoft
+source: 413 ``PayloadSizeLimitExceeded`` over 50 MiB decompressed. Not confirmed, so chosen
+here: the codes of 400 (``InvalidPayload``, ``UnsupportedApiVersion``), 401 and 404
+(``DataCollectionRuleNotFound``, ``InvalidStream``), a 400 when an array element is not an
+object, and the order of the checks (api-version, token, DCR, role, stream, size, body).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from local.emulators.faults import FaultPlan, azure_error_envelope, fault_middleware
+from local.emulators.ingestion_admin import ingestion_admin_routes
+from local.emulators.ingestion_body import (
+    MAX_REQUEST_BYTES,
+    Refusal,
+    decode_body,
+    read_body,
+    too_long_message,
+)
+from local.emulators.streams import apply_row_rules, load_streams
+from local.emulators.tokens import check_bearer
+
+logger = logging.getLogger(__name__)
+
+MONITOR_AUDIENCE = "https://monitor.azure.com"
+API_VERSIONS = frozenset({"2023-01-01", "2021-11-01-preview"})
+DEFAULT_TABLES_DIR = Path(__file__).resolve().parents[2] / "infra" / "tables"
+
+
+def utc_now() -> datetime:
+    """The default clock: now, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredRow:
+    """One accepted row as the workspace would hold it."""
+
+    stream: str
+    row: dict[str, Any]
+    received_at: datetime
+    client_request_id: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestionError:
+    """One DCRLogErrors-like entry: a value dropped or changed, or a silently failed request."""
+
+    time: datetime
+    stream: str
+    client_request_id: str | None
+    kind: str
+    message: str
+    column: str | None = None
+    row_index: int | None = None
+
+
+@dataclasses.dataclass
+class StreamStats:
+    """Per-stream counters, for tests and benchmarks."""
+
+    requests: int = 0
+    accepted_requests: int = 0
+    rows: int = 0
+    wire_bytes: int = 0
+    decompressed_bytes: int = 0
+    issues: int = 0
+
+
+class IngestionEmulator:
+    """An in-memory Logs Ingestion endpoint for one DCR.
+
+    Args:
+        dcr_id: The DCR's immutable id (``dcr-...``).
+        tables_dir: Folder of ``<Table>_CL.json`` schemas; each becomes ``Custom-<Table>``.
+        audience: The token audience required (trailing slash optional).
+        clock: Aware "now", for TimeGenerated rules, token expiry and receive times.
+        fault_clock: Clock for fault windows.
+    """
+
+    def __init__(
+        self,
+        *,
+        dcr_id: str,
+        tables_dir: Path = DEFAULT_TABLES_DIR,
+        audience: str = MONITOR_AUDIENCE,
+        clock: Callable[[], datetime] = utc_now,
+        fault_clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.dcr_id = dcr_id
+        self.audience = audience
+        self.streams = load_streams(tables_dir)
+        self.faults = FaultPlan(fault_clock)
+        self.role_missing = False
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._rows: list[StoredRow] = []
+        self._errors: list[IngestionError] = []
+        self._stats: collections.defaultdict[str, StreamStats] = collections.defaultdict(
+            StreamStats
+        )
+        self._refused: collections.Counter[int] = collections.Counter()
+
+    def rows(self, stream: str | None = None) -> list[StoredRow]:
+        """Accepted rows, oldest first, of one stream or all."""
+        with self._lock:
+            return [r for r in self._rows if stream is None or r.stream == stream]
+
+    def clear_rows(self, stream: str | None = None) -> None:
+        """Forget the accepted rows of one stream or all."""
+        with self._lock:
+            self._rows = [r for r in self._rows if stream is not None and r.stream != stream]
+
+    def clear_errors(self) -> None:
+        """Forget the error log."""
+        with self._lock:
+            self._errors.clear()
+
+    def errors(self) -> list[IngestionError]:
+        """Every value dropped or changed and every silent failure, oldest first."""
+        with self._lock:
+            return list(self._errors)
+
+    def stats(self) -> dict[str, Any]:
+        """Per-stream counters and refusals by status, JSON-ready."""
+        with self._lock:
+            return {
+                "streams": {name: dataclasses.asdict(s) for name, s in self._stats.items()},
+                "refused": {str(status): n for status, n in self._refused.items()},
+            }
+
+    def reset(self) -> None:
+        """Forget rows, errors, counters and faults; grant the role again."""
+        self.faults.clear()
+        self.role_missing = False
+        with self._lock:
+            self._rows.clear()
+            self._errors.clear()
+            self._stats.clear()
+            self._refused.clear()
+
+    def build_app(self) -> web.Application:
+        """A fresh aiohttp app over this emulator's state (one per server start)."""
+        app = web.Application(
+            middlewares=[fault_middleware(self.faults)],
+            # Decompress ourselves: the wire size is what the service limits and counts.
+            handler_args={"auto_decompress": False},
+        )
+        app.add_routes(
+            [
+                web.post("/dataCollectionRules/{dcr_id}/streams/{stream}", self._upload),
+                *ingestion_admin_routes(self),
+            ]
+        )
+        return app
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        try:
+            return await self._accept(request)
+        except Refusal as refusal:
+            with self._lock:
+                self._refused[refusal.status] += 1
+            logger.info("ingestion: refused %d %s", refusal.status, refusal.code)
+            return web.json_response(
+                azure_error_envelope(refusal.status, refusal.code, refusal.message),
+                status=refusal.status,
+                headers={"x-ms-error-code": refusal.code},
+            )
+
+    def _check_route(self, request: web.Request) -> str:
+        if request.query.get("api-version") not in API_VERSIONS:
+            raise Refusal(400, "UnsupportedApiVersion", "The api-version is not supported.")
+        problem = check_bearer(request, self.audience, self._clock().timestamp())
+        if problem is not None:
+            raise Refusal(401, problem.code, problem.message)
+        if request.match_info["dcr_id"] != self.dcr_id:
+            message = "No data collection rule has the immutable id in the request."
+            raise Refusal(404, "DataCollectionRuleNotFound", message)
+        if self.role_missing:
+            message = (
+                "The authentication token provided does not have access to ingest data for "
+                f"the data collection rule with immutable Id '{self.dcr_id}'. "
+                "AccessGranted: False, IsRbacPresent: False"
+            )
+            raise Refusal(403, "OperationFailed", message)
+        stream = request.match_info["stream"]
+        if stream not in self.streams:
+            raise Refusal(404, "InvalidStream", f"Stream {stream} is not declared in the DCR.")
+        return stream
+
+    async def _accept(self, request: web.Request) -> web.Response:
+        stream = self._check_route(request)
+        with self._lock:
+            self._stats[stream].requests += 1
+        declared = request.content_length
+        if declared is not None and declared > MAX_REQUEST_BYTES:
+            raise Refusal(413, "ContentLengthLimitExceeded", too_long_message(declared))
+        wire = await read_body(request)
+        body = decode_body(wire, request.headers.get("Content-Encoding", ""))
+        with self._lock:
+            self._stats[stream].wire_bytes += len(wire)
+            self._stats[stream].decompressed_bytes += len(body)
+        try:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise Refusal(400, "InvalidPayload", "The body is not valid JSON.") from exc
+        received_at = self._clock()
+        request_id = request.headers.get("x-ms-client-request-id")
+        if not isinstance(payload, list):
+            # The documented silent failure: 204, nothing stored (SDK issue #32562).
+            error = IngestionError(
+                received_at, stream, request_id, "NotAnArray", "Body is not a JSON array."
+            )
+            with self._lock:
+                self._errors.append(error)
+            logger.info("ingestion: %s body is not an array; 204, nothing stored", stream)
+            return web.Response(status=204)
+        if not all(isinstance(item, dict) for item in payload):
+            raise Refusal(400, "InvalidPayload", "Every array element must be a JSON object.")
+        self._store(stream, payload, received_at, request_id)
+        return web.Response(status=204)
+
+    def _store(
+        self,
+        stream: str,
+        payload: list[dict[str, Any]],
+        received_at: datetime,
+        request_id: str | None,
+    ) -> None:
+        columns = self.streams[stream]
+        new_rows: list[StoredRow] = []
+        new_errors: list[IngestionError] = []
+        for index, item in enumerate(payload):
+            stored, issues = apply_row_rules(item, columns, received_at)
+            new_rows.append(StoredRow(stream, stored, received_at, request_id))
+            new_errors.extend(
+                IngestionError(received_at, stream, request_id, i.kind, i.message, i.column, index)
+                for i in issues
+            )
+        with self._lock:
+            self._rows.extend(new_rows)
+            self._errors.extend(new_errors)
+            counters = self._stats[stream]
+            counters.accepted_requests += 1
+            counters.rows += len(new_rows)
+            counters.issues += len(new_errors)
+        logger.info(
+            "ingestion: accepted %d rows for %s (%d values dropped or changed)",
+            len(new_rows),
+            stream,
+            len(new_errors),
+        )

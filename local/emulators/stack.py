@@ -1,0 +1,294 @@
+"""Runs the three emulators in one background thread with its own asyncio loop.
+
+Identity answers on plain HTTP (as the App Service endpoint does); Key Vault and Logs
+Ingestion on HTTPS with a throwaway trustme certificate, because the SDKs refuse bearer
+tokens over plain HTTP. Every server binds 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import socket
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+
+import certifi
+from aiohttp import web
+
+from local.emulators.identity import IdentityEmulator
+from local.emulators.ingestion import DEFAULT_TABLES_DIR, IngestionEmulator, utc_now
+from local.emulators.keyvault import KeyVaultEmulator
+from local.tls import CertPaths, make_certs, server_ssl_context
+
+logger = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+EmulatorName = Literal["identity", "keyvault", "ingestion"]
+_T = TypeVar("_T")
+_CALL_TIMEOUT = 30.0
+
+
+@dataclass
+class _Server:
+    name: EmulatorName
+    build_app: Callable[[], web.Application]
+    tls: ssl.SSLContext | None
+    port: int
+    runner: web.AppRunner | None = None
+
+
+class EmulatorStack:
+    """The local managed identity, Key Vault and Logs Ingestion endpoints.
+
+    Args:
+        state_dir: Where the TLS material goes (``<state_dir>/tls``).
+        identity_port: Port for the identity endpoint; 0 picks a free one.
+        keyvault_port: Port for Key Vault; 0 picks a free one.
+        ingestion_port: Port for Logs Ingestion; 0 picks a free one.
+        tables_dir: The table schemas the ingestion emulator declares as streams.
+        tenant_id: Tenant of the tokens and the vault challenge; random by default.
+        client_id: The user-assigned identity's client id; random by default.
+        dcr_id: The DCR immutable id; random by default.
+        clock: Aware "now" for tokens, secrets and TimeGenerated rules.
+        fault_clock: Clock for fault windows (seconds).
+    """
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        identity_port: int = 0,
+        keyvault_port: int = 0,
+        ingestion_port: int = 0,
+        tables_dir: Path = DEFAULT_TABLES_DIR,
+        tenant_id: str | None = None,
+        client_id: str | None = None,
+        dcr_id: str | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        fault_clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.state_dir = state_dir
+        self.tenant_id = tenant_id or str(uuid.uuid4())
+        self.client_id = client_id or str(uuid.uuid4())
+        self.dcr_id = dcr_id or f"dcr-{uuid.uuid4().hex}"
+        self.identity_header = secrets.token_urlsafe(24)
+
+        def epoch_clock() -> float:
+            return clock().timestamp()
+
+        self.identity = IdentityEmulator(
+            tenant_id=self.tenant_id,
+            client_id=self.client_id,
+            header_secret=self.identity_header,
+            clock=epoch_clock,
+            fault_clock=fault_clock,
+        )
+        self.keyvault = KeyVaultEmulator(
+            tenant_id=self.tenant_id, clock=epoch_clock, fault_clock=fault_clock
+        )
+        self.ingestion = IngestionEmulator(
+            dcr_id=self.dcr_id, tables_dir=tables_dir, clock=clock, fault_clock=fault_clock
+        )
+        self._ports: dict[EmulatorName, int] = {
+            "identity": identity_port,
+            "keyvault": keyvault_port,
+            "ingestion": ingestion_port,
+        }
+        self._certs: CertPaths | None = None
+        self._servers: dict[EmulatorName, _Server] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> EmulatorStack:
+        """Make the TLS material, start the loop thread and all three servers."""
+        if self._loop is not None:
+            raise RuntimeError("the stack is already running")
+        self._certs = make_certs(self.state_dir / "tls")
+        self._write_ca_bundle(self._certs)
+        tls = server_ssl_context(self._certs)
+        self._servers = {
+            "identity": _Server("identity", self.identity.build_app, None, self._ports["identity"]),
+            "keyvault": _Server("keyvault", self.keyvault.build_app, tls, self._ports["keyvault"]),
+            "ingestion": _Server(
+                "ingestion", self.ingestion.build_app, tls, self._ports["ingestion"]
+            ),
+        }
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run_loop, name="emulator-stack", daemon=True)
+        self._thread.start()
+        try:
+            for server in self._servers.values():
+                self._call(_start_server(server))
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop every server and the loop thread; safe to call twice."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        for server in self._servers.values():
+            if server.runner is not None:
+                self._call(_stop_server(server))
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=_CALL_TIMEOUT)
+        loop.close()
+        self._loop = self._thread = None
+
+    def stop_emulator(self, name: EmulatorName) -> None:
+        """Close one emulator's listener and connections: clients get connection refused."""
+        server = self._servers[name]
+        if server.runner is not None:
+            self._call(_stop_server(server))
+        logger.info("emulator %s stopped (port %d)", name, server.port)
+
+    def start_emulator(self, name: EmulatorName) -> None:
+        """Bring a stopped emulator back on the same port, with its state intact."""
+        server = self._servers[name]
+        if server.runner is None:
+            self._call(_start_server(server))
+        logger.info("emulator %s started (port %d)", name, server.port)
+
+    def reset(self) -> None:
+        """Clear rows, errors, counters and faults of every emulator (secrets are kept)."""
+        self.identity.reset()
+        self.keyvault.reset()
+        self.ingestion.reset()
+
+    def __enter__(self) -> EmulatorStack:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- endpoints -------------------------------------------------------------------------
+
+    def port(self, name: EmulatorName) -> int:
+        """The port an emulator listens on (known once started)."""
+        return self._servers[name].port
+
+    @property
+    def identity_endpoint(self) -> str:
+        """``IDENTITY_ENDPOINT``: the token URL, plain HTTP."""
+        return f"http://{HOST}:{self.port('identity')}{self.identity.path}"
+
+    @property
+    def vault_url(self) -> str:
+        """The vault URL for ``SecretClient`` (``KEY_VAULT_URI``)."""
+        return f"https://{HOST}:{self.port('keyvault')}/"
+
+    @property
+    def ingestion_endpoint(self) -> str:
+        """The Logs Ingestion endpoint for ``LogsIngestionClient``."""
+        return f"https://{HOST}:{self.port('ingestion')}"
+
+    @property
+    def ca_path(self) -> Path:
+        """The throwaway CA certificate alone (for ``connection_verify``)."""
+        if self._certs is None:
+            raise RuntimeError("start the stack first")
+        return self._certs.ca_path
+
+    @property
+    def ca_bundle_path(self) -> Path:
+        """certifi's roots plus the throwaway CA (for ``REQUESTS_CA_BUNDLE``)."""
+        return self.state_dir / "tls" / "ca-bundle.pem"
+
+    def app_environment(self) -> dict[str, str]:
+        """The app settings that point the bridge at these emulators."""
+        return {
+            "IDENTITY_ENDPOINT": self.identity_endpoint,
+            "IDENTITY_HEADER": self.identity_header,
+            "AZURE_CLIENT_ID": self.client_id,
+            "REQUESTS_CA_BUNDLE": str(self.ca_bundle_path),
+            "KEY_VAULT_URI": self.vault_url,
+            "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE": "false",
+            "LOGS_INGESTION_ENDPOINT": self.ingestion_endpoint,
+            "LOGS_INGESTION_DCR_ID": self.dcr_id,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        """Endpoints, ids and environment, JSON-ready (``emulators.json``)."""
+        return {
+            "identity_endpoint": self.identity_endpoint,
+            "vault_url": self.vault_url,
+            "ingestion_endpoint": self.ingestion_endpoint,
+            "dcr_id": self.dcr_id,
+            "tenant_id": self.tenant_id,
+            "client_id": self.client_id,
+            "ca_path": str(self.ca_path),
+            "streams": sorted(self.ingestion.streams),
+            "env": self.app_environment(),
+        }
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _write_ca_bundle(self, certs: CertPaths) -> None:
+        # REQUESTS_CA_BUNDLE replaces the default roots, so keep them: the app may call out.
+        roots = Path(certifi.where()).read_bytes()
+        self.ca_bundle_path.write_bytes(roots + b"\n" + certs.ca_path.read_bytes())
+
+    def _run_loop(self) -> None:
+        assert self._loop is not None
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_forever()
+        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+
+    def _call(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
+        if self._loop is None:
+            coroutine.close()
+            raise RuntimeError("the stack is not running")
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        return future.result(timeout=_CALL_TIMEOUT)
+
+
+async def _start_server(server: _Server) -> None:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((HOST, server.port))
+        listener.listen(128)
+    except OSError:
+        listener.close()
+        raise
+    server.port = listener.getsockname()[1]
+    # A new app per start: aiohttp apps cannot be restarted; the state lives in the emulator.
+    runner = web.AppRunner(server.build_app(), access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    await web.SockSite(runner, listener, ssl_context=server.tls).start()
+    server.runner = runner
+    logger.info("emulator %s listening on %s:%d", server.name, HOST, server.port)
+
+
+async def _stop_server(server: _Server) -> None:
+    runner = server.runner
+    if runner is None:
+        return
+    if runner.server is not None:
+        # An outage is abrupt: abort every connection. A graceful close would leave TLS
+        # transports waiting for the peer's close_notify after the loop is gone.
+        for handler in runner.server.connections:
+            if handler.transport is not None:
+                handler.transport.abort()
+        await asyncio.sleep(0)  # Let the connection_lost callbacks run.
+    await runner.cleanup()
+    server.runner = None

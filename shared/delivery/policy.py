@@ -1,0 +1,95 @@
+"""Which failures are worth another attempt, and for how long: shared by every path.
+
+The HTTP path (answering a webhook) and the queue worker (retrying later) both call
+:func:`classify`, so a row is never retried on one path and dead-lettered on the other.
+
+Transient (retry with backoff):
+
+- no status at all: a transport error or a timeout; the request may not have arrived;
+- 408 Request Timeout and 429 Too Many Requests (the per-DCR limits: 12,000 requests or
+  2 GB a minute); azure-core does not retry these on a POST without ``Retry-After``;
+- any 5xx;
+- 401 and 403: a token can expire between being fetched and used, and a new role
+  assignment takes up to 30 minutes to reach the service, which answers 403 meanwhile.
+  A 403 that lasts is a configuration error, and the retry budget ends it.
+
+Permanent (dead letter, for replay once fixed): 400 (rows the stream declaration
+refuses), 404 (no such DCR or stream), 413 and every other 4xx, a 3xx (a redirect no
+client followed: the endpoint setting is wrong), and the service's size
+error codes (``ContentLengthLimitExceeded``, ``PayloadSizeLimitExceeded``) whatever
+status they come with. Sending the same rows again cannot change those answers.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+
+DEFAULT_RETRY_BUDGET = timedelta(hours=47)
+"""How long a delivery may be retried, counted from when it was first seen.
+
+Log Analytics replaces a ``TimeGenerated`` more than 2 days old with the time it
+receives the row (reference: logs-ingestion.md, section 4), so a row delivered later
+lands at the wrong time. 47 hours leaves an hour for the last wait, the request itself
+and clocks that disagree. Rows whose event time was already old when first seen are
+placed by ``shared.timepolicy``, which keeps the event's own time in another column.
+"""
+
+_TRANSIENT_STATUSES = frozenset({401, 403, 408, 429})
+_PERMANENT_CODES = frozenset({"ContentLengthLimitExceeded", "PayloadSizeLimitExceeded"})
+
+
+class Outcome(enum.Enum):
+    """What to do with a failed delivery."""
+
+    TRANSIENT = "transient"
+    """Retry later, with backoff, while the budget lasts."""
+    PERMANENT = "permanent"
+    """Do not retry; keep the rows as a dead letter."""
+
+
+def classify(status: int | None, *, error_code: str | None = None) -> Outcome:
+    """Classify a failed delivery by its HTTP status and the service's error code.
+
+    Args:
+        status: the response's status, or None when no response came (transport
+            error, timeout).
+        error_code: the ``x-ms-error-code`` header or ``error.code`` of the body, if any.
+
+    Returns:
+        TRANSIENT or PERMANENT; see the module docstring for the table.
+
+    Raises:
+        ValueError: ``status`` is not an HTTP error status (outside 300-599): a success
+            is not a failure to classify.
+    """
+    if error_code in _PERMANENT_CODES:
+        return Outcome.PERMANENT
+    if status is None:
+        return Outcome.TRANSIENT
+    if not 300 <= status <= 599:
+        raise ValueError(f"status {status} is not a failure")
+    if status >= 500 or status in _TRANSIENT_STATUSES:
+        return Outcome.TRANSIENT
+    return Outcome.PERMANENT
+
+
+def budget_exhausted(
+    first_seen: datetime, now: datetime, budget: timedelta = DEFAULT_RETRY_BUDGET
+) -> bool:
+    """Whether a delivery first seen at ``first_seen`` has run out of retry time.
+
+    Pass as ``now`` the time the *next* attempt would run (the current time plus its
+    backoff), so a delivery is never scheduled past its budget.
+
+    Args:
+        first_seen: when the bridge first received the delivery (timezone-aware).
+        now: the moment to judge (timezone-aware).
+        budget: how long retries may go on.
+
+    Raises:
+        ValueError: either datetime is naive.
+    """
+    if first_seen.tzinfo is None or now.tzinfo is None:
+        raise ValueError("first_seen and now must be timezone-aware")
+    return now - first_seen >= budget

@@ -1,0 +1,65 @@
+"""The local Azure for tests: emulators (and Azurite where needed), wired into the app's env."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from azure.keyvault.secrets._shared import http_challenge_cache
+
+from local.emulators.stack import EmulatorStack
+from shared.auth.fig import hash_fig_secret
+from shared.bootstrap import reset_bridge
+from tests.logscan import remember_secret
+
+
+@dataclass
+class FigCredentials:
+    """A Fig webhook secret and the hash the vault holds for it."""
+
+    secret: str
+    hash: str
+
+    @property
+    def header(self) -> str:
+        return f"Secret {self.secret}"
+
+
+def new_fig_credentials(rounds: int = 4) -> FigCredentials:
+    """A fresh secret like Fig's (a GUID) and its hash (cheap rounds unless asked)."""
+    import uuid
+
+    secret = remember_secret(str(uuid.uuid4()))
+    return FigCredentials(secret, remember_secret(hash_fig_secret(secret, rounds=rounds)))
+
+
+@pytest.fixture(scope="session")
+def emulators(state_dir: Path) -> Iterator[EmulatorStack]:
+    with EmulatorStack(state_dir / "emulators") as stack:
+        yield stack
+
+
+@pytest.fixture
+def fig_credentials(emulators: EmulatorStack) -> FigCredentials:
+    credentials = new_fig_credentials()
+    emulators.keyvault.set_secret("fig-secret-hash", credentials.hash)
+    return credentials
+
+
+@pytest.fixture
+def app_env(
+    emulators: EmulatorStack, monkeypatch: pytest.MonkeyPatch, fig_credentials: FigCredentials
+) -> Iterator[dict[str, str]]:
+    """The app's settings pointing at the emulators, set in os.environ like app settings."""
+    emulators.ingestion.reset()
+    emulators.keyvault.reset()
+    emulators.identity.reset()
+    environment = emulators.app_environment()
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    http_challenge_cache.clear()
+    reset_bridge()
+    yield environment
+    reset_bridge()

@@ -1,0 +1,40 @@
+"""Fixtures for the whole suite, and the check that no secret ever reaches a log.
+
+Every secret or hash a test makes is registered with ``tests.logscan.remember_secret``.
+All log records of the run (the app's, the SDKs', the emulators') are kept in memory,
+and the local host's log files are registered too; when the session ends, any record or
+file that contains a registered secret fails the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from tests import logscan
+
+pytest_plugins = ["tests.azure_fixtures"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    root = logging.getLogger()
+    root.addHandler(logscan.HANDLER)
+    root.setLevel(logging.DEBUG)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leaks = logscan.find_leaks(logscan.SECRETS, logscan.HANDLER.texts(), logscan.LOG_FILES)
+    if not leaks:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for leak in leaks:
+        if reporter is not None:
+            reporter.write_line(f"SECRET IN LOGS: {leak}", red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("local-azure")

@@ -1,0 +1,38 @@
+"""The real function_app served by the local functions host, over HTTP, on the emulators."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local.emulators.stack import EmulatorStack
+from local.host.process import LocalHostProcess
+from tests.azure_fixtures import FigCredentials, new_fig_credentials
+from tests.logscan import remember_log_file
+
+
+@pytest.fixture(scope="session")
+def host_fig_credentials(emulators: EmulatorStack) -> FigCredentials:
+    credentials = new_fig_credentials()
+    emulators.keyvault.set_secret("fig-secret-hash", credentials.hash)
+    return credentials
+
+
+@pytest.fixture(scope="session")
+def host(
+    emulators: EmulatorStack, state_dir: Path, host_fig_credentials: FigCredentials
+) -> Iterator[LocalHostProcess]:
+    log_path = state_dir / "e2e-host.log"
+    remember_log_file(log_path)
+    with LocalHostProcess(env=emulators.app_environment(), log_path=log_path) as process:
+        yield process
+
+
+@pytest.fixture
+def fig(emulators: EmulatorStack, host_fig_credentials: FigCredentials) -> FigCredentials:
+    """The session's Fig credentials, with the hash (back) in the vault and a clean table."""
+    emulators.keyvault.set_secret("fig-secret-hash", host_fig_credentials.hash)
+    emulators.ingestion.reset()
+    return host_fig_credentials

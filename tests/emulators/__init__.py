@@ -1,0 +1,1 @@
+"""Tests of the local emulators, driven with the real Azure SDK clients."""

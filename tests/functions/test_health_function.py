@@ -1,0 +1,87 @@
+"""GET /api/health against the emulators: what passes, and what each failure tells the operator."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+from local.emulators.faults import Fault
+from local.emulators.stack import EmulatorStack
+from tests.functions.app_functions import call_http
+
+pytestmark = pytest.mark.usefixtures("app_env")
+
+
+def health() -> tuple[int, dict[str, Any]]:
+    request = func.HttpRequest(
+        method="GET", url="http://localhost:7071/api/health", headers={}, params={}, body=b""
+    )
+    response = call_http("health", request)
+    return response.status_code, json.loads(response.get_body())
+
+
+def check(report: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return next(c for c in report["checks"] if c["name"].startswith(prefix))
+
+
+def test_all_checks_pass_without_writing_a_row(emulators: EmulatorStack) -> None:
+    """Settings, both tokens, the vault secret and the stream: 200, and no row written."""
+    status, report = health()
+    assert status == 200, report
+    assert {c["name"] for c in report["checks"]} == {
+        "settings",
+        "token:https://monitor.azure.com",
+        "token:https://vault.azure.net",
+        "keyvault:fig-secret-hash",
+        "ingestion:Custom-FigEvents",
+    }
+    assert emulators.ingestion.rows() == []
+    assert emulators.ingestion.stats()["streams"]["Custom-FigEvents"]["requests"] == 1
+
+
+def test_missing_role_names_the_role_and_the_delay(emulators: EmulatorStack) -> None:
+    """A 403 from ingestion: 503 naming Monitoring Metrics Publisher and the 30 minutes."""
+    emulators.ingestion.role_missing = True
+    status, report = health()
+    failing = check(report, "ingestion:")
+    assert status == 503
+    assert "Monitoring Metrics Publisher" in failing["action"]
+    assert "30 minutes" in failing["action"]
+
+
+def test_missing_secret_says_which_secret_to_fill(emulators: EmulatorStack) -> None:
+    """No Fig hash in the vault: the check names the secret to create."""
+    emulators.keyvault.set_enabled("fig-secret-hash", False)
+    status, report = health()
+    assert status == 503
+    assert "fig-secret-hash" in check(report, "keyvault:")["action"]
+
+
+def test_unreachable_identity_fails_the_token_checks(emulators: EmulatorStack) -> None:
+    """Without tokens every check that needs one fails, and the token checks say why."""
+    emulators.identity.faults.add(Fault(status=500))
+    status, report = health()
+    assert status == 503
+    assert not check(report, "token:https://monitor").get("ok")
+
+
+def test_incomplete_settings_are_listed_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two settings missing: one failed check naming both."""
+    monkeypatch.delenv("KEY_VAULT_URI")
+    monkeypatch.delenv("LOGS_INGESTION_DCR_ID")
+    status, report = health()
+    assert status == 503
+    detail = check(report, "settings")["detail"]
+    assert "KEY_VAULT_URI" in detail
+    assert "LOGS_INGESTION_DCR_ID" in detail
+
+
+def test_unknown_dcr_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrong DCR id: 404 from ingestion, and the action points at LOGS_INGESTION_DCR_ID."""
+    monkeypatch.setenv("LOGS_INGESTION_DCR_ID", "dcr-00000000000000000000000000000bad")
+    status, report = health()
+    assert status == 503
+    assert "LOGS_INGESTION_DCR_ID" in check(report, "ingestion:")["action"]

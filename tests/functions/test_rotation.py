@@ -1,0 +1,59 @@
+"""Secret rotation with the real Key Vault adapter: the new hash is used without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from local.emulators.stack import EmulatorStack
+from shared.adapters.keyvault import KeyVaultSecrets
+from shared.bootstrap import Bridge, build_bridge
+from shared.intake import receive
+from shared.settings import Settings
+from shared.sources.base import InboundRequest
+from shared.sources.fig import SOURCE as FIG
+from tests.azure_fixtures import FigCredentials, new_fig_credentials
+from tests.payloads import FIG_EVENTS, raw
+
+pytestmark = pytest.mark.usefixtures("app_env")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def post(bridge: Bridge, credentials: FigCredentials) -> int:
+    request = InboundRequest(
+        "POST",
+        {"authorization": credentials.header},
+        raw(FIG_EVENTS["MinRunSessions"]),
+        datetime.now(UTC),
+    )
+    return asyncio.run(receive(FIG, "MinRunSessions", request, lambda: bridge)).status
+
+
+def test_rotated_hash_is_followed(
+    emulators: EmulatorStack, fig_credentials: FigCredentials, app_env: dict[str, str]
+) -> None:
+    """After rotation the new secret works (once the recheck interval passed), the old fails."""
+    import os
+
+    wired = build_bridge(Settings.from_env(os.environ))
+    clock = Clock()
+    secrets = KeyVaultSecrets(wired.secrets._client, monotonic=clock)  # type: ignore[attr-defined]
+    bridge = Bridge(wired.settings, wired.credential, secrets, wired.sink)
+    assert post(bridge, fig_credentials) == 202
+
+    rotated = new_fig_credentials()
+    emulators.keyvault.set_secret("fig-secret-hash", rotated.hash)
+    assert post(bridge, rotated) == 401  # the hash read a moment ago is still the one in use
+    clock.now += 31  # past the recheck interval, well inside the cache TTL
+    assert post(bridge, rotated) == 202
+    assert post(bridge, fig_credentials) == 401
+    assert emulators.keyvault.reads("fig-secret-hash") == 2
