@@ -1,0 +1,320 @@
+// sentinel-bridge: the whole system in one resource-group deployment.
+//
+//   azd up                                   (azure.yaml at the repo root points here)
+//   az deployment group create -g <rg> -f infra/main.bicep -p infra/main.parameters.json
+//
+// Plain resources only (no registry modules): they restore offline and the checks can see them.
+// The only manual step after deploying is putting the SaaS secrets into Key Vault; the output
+// SECRET_NAMES_TO_FILL lists them and WEBHOOK_URLS says where each SaaS console should post.
+// What CI checks, and what it cannot see without a Bicep compiler: docs/deploy.md.
+targetScope = 'resourceGroup'
+
+// ---------------------------------------------------------------------------------------------
+// Parameters
+// ---------------------------------------------------------------------------------------------
+
+@description('Short prefix for every resource name (letters, digits, hyphens). A hash of the resource group keeps names unique.')
+@minLength(2)
+@maxLength(12)
+param namePrefix string = 'sbridge'
+
+@description('Region for every resource. An existing workspace must be in this region too: a DCR lives in its workspace\'s region.')
+param location string = resourceGroup().location
+
+@description('Name of an existing Log Analytics workspace to use instead of creating one. Empty creates a new workspace.')
+param existingWorkspaceName string = ''
+
+@description('Resource group of the existing workspace (same subscription). Empty means this resource group.')
+param existingWorkspaceResourceGroup string = ''
+
+@description('SaaS sources whose webhooks are accepted; decides the webhook URLs and secret names in the outputs.')
+@allowed([
+  'fig'
+  'wallarm'
+  'elastic'
+])
+param sources array = [
+  'fig'
+  'wallarm'
+  'elastic'
+]
+
+@description('Source names accepted on the generic /api/ingest/{source} route (Standard Webhooks); empty accepts none.')
+param ingestSources array = []
+
+@description('Where Sentinel incidents are sent. Every destination writes status back to Sentinel, so any entry grants Microsoft Sentinel Responder; none grants Reader.')
+@allowed([
+  'signl4'
+])
+param destinations array = []
+
+@description('How often Sentinel incidents are polled: six-field NCRONTAB (seconds first).')
+param incidentPollSchedule string = '0 */5 * * * *'
+
+@description('Days of interactive retention for a new workspace and for the custom tables.')
+@minValue(30)
+@maxValue(730)
+param retentionInDays int = 90
+
+@description('Days of total retention (interactive plus long-term) for the custom tables.')
+@minValue(30)
+@maxValue(4383)
+param totalRetentionInDays int = retentionInDays
+
+@description('Key Vault public network access. Disabled needs a private endpoint and VNet integration, which this template does not create.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param keyVaultPublicNetworkAccess string = 'Enabled'
+
+@description('Create a data collection endpoint (DCE) for the DCR, for use with Azure Monitor Private Link. Without it the Direct DCR\'s own endpoint is used.')
+param usePrivateLinkEndpoint bool = false
+
+@description('Comma list of Fig event types to forward; empty forwards all.')
+param figEventTypes string = ''
+
+@description('Header carrying Wallarm\'s token; empty uses the app\'s default.')
+param wallarmTokenHeader string = ''
+
+@description('Incident statuses to send (comma list); empty uses the app\'s default.')
+param incidentStatuses string = ''
+
+@description('Incident severities to send (comma list); empty uses the app\'s default.')
+param incidentSeverities string = ''
+
+@description('Ignore incidents older than this many hours; empty uses the app\'s default.')
+param incidentMaxAgeHours string = ''
+
+@description('Label the bridge puts on incidents it has sent; empty uses the app\'s default.')
+param incidentLabel string = ''
+
+@description('SIGNL4 inbound webhook base URL (the team secret from Key Vault is appended); empty uses the app\'s default.')
+param signl4WebhookBase string = ''
+
+@description('Resource ID of an action group the alert rules notify; empty raises alerts in the portal only.')
+param alertActionGroupId string = ''
+
+@description('Tags for every resource.')
+param tags object = {}
+
+// ---------------------------------------------------------------------------------------------
+// Table schemas: infra/tables/<Table>_CL.json, one line each (Bicep cannot list a folder).
+// Each file becomes a custom table, a DCR stream declaration and a data flow.
+// tests/infra checks that every file in infra/tables/ is listed here.
+// ---------------------------------------------------------------------------------------------
+
+var tables = [
+  loadJsonContent('tables/BridgeEvents_CL.json')
+  loadJsonContent('tables/ElasticAlerts_CL.json')
+  loadJsonContent('tables/FigEvents_CL.json')
+  loadJsonContent('tables/WallarmEvents_CL.json')
+]
+
+// ---------------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------------
+
+var suffix = uniqueString(subscription().id, resourceGroup().id, namePrefix)
+var compactPrefix = toLower(replace(namePrefix, '-', ''))
+var names = {
+  identity: 'id-${namePrefix}-${suffix}'
+  workspace: empty(existingWorkspaceName) ? 'log-${namePrefix}-${suffix}' : existingWorkspaceName
+  appInsights: 'appi-${namePrefix}-${suffix}'
+  dcr: 'dcr-${namePrefix}-${suffix}'
+  dce: 'dce-${namePrefix}-${suffix}'
+  storage: 'st${take(compactPrefix, 9)}${suffix}' // at most 2 + 9 + 13 = 24 characters
+  keyVault: 'kv-${take(compactPrefix, 7)}-${suffix}' // at most 3 + 7 + 1 + 13 = 24 characters
+  plan: 'plan-${namePrefix}-${suffix}'
+  functionApp: 'func-${namePrefix}-${suffix}'
+}
+var workspaceResourceGroup = empty(existingWorkspaceResourceGroup) ? resourceGroup().name : existingWorkspaceResourceGroup
+
+// Fixed names the app reads through its settings (shared/settings.py).
+var retryQueueName = 'bridge-retries'
+var deadLetterContainerName = 'dead-letters'
+var deploymentContainerName = 'app-package'
+
+// Key Vault secret names. Their values are never in a template: the operator sets them.
+// A source's secret is under the source's name as the sources parameter spells it.
+var secretNames = {
+  fig: 'fig-secret-hash'
+  wallarm: 'wallarm-token'
+  elastic: 'elastic-webhook-auth'
+  signl4Team: 'signl4-team-secret'
+  signl4Callback: 'signl4-callback-token'
+}
+var usesSignl4 = contains(destinations, 'signl4')
+var sourceSecretNames = [for source in sources: secretNames[source]]
+var secretNamesToFill = concat(sourceSecretNames, usesSignl4 ? [secretNames.signl4Team, secretNames.signl4Callback] : [])
+
+// ---------------------------------------------------------------------------------------------
+// Modules
+// ---------------------------------------------------------------------------------------------
+
+// The app's only identity: every data-plane call (ingestion, Key Vault, Storage, ARM) uses it.
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: names.identity
+  location: location
+  tags: tags
+}
+
+// Workspace (new or existing), Sentinel onboarding, the custom tables, and the Sentinel role.
+// Deployed in the workspace's resource group, so an existing workspace elsewhere works too.
+module workspace 'app/workspace.bicep' = {
+  name: 'workspace-${suffix}'
+  scope: resourceGroup(workspaceResourceGroup)
+  params: {
+    createWorkspace: empty(existingWorkspaceName)
+    workspaceName: names.workspace
+    location: location
+    retentionInDays: retentionInDays
+    totalRetentionInDays: totalRetentionInDays
+    tables: tables
+    principalId: identity.properties.principalId
+    writesBack: !empty(destinations)
+    tags: tags
+  }
+}
+
+// Each table's DCR stream: its name and its declaration ({name, type} for each column).
+module streams 'app/stream.bicep' = [for table in tables: {
+  name: take('stream-${table.name}-${suffix}', 64)
+  params: {
+    table: table
+  }
+}]
+
+// The DCR (kind Direct), its error log, its alerts, and Monitoring Metrics Publisher on it.
+module dcr 'app/dcr.bicep' = {
+  name: 'dcr-${suffix}'
+  params: {
+    dcrName: names.dcr
+    dceName: names.dce
+    location: location
+    workspaceId: workspace.outputs.workspaceId
+    streams: [for i in range(0, length(tables)): streams[i].outputs.stream]
+    usePrivateLinkEndpoint: usePrivateLinkEndpoint
+    principalId: identity.properties.principalId
+    alertActionGroupId: alertActionGroupId
+    tags: tags
+  }
+}
+
+// Storage: host storage, the deployment package container, the retry queue, the dead letters.
+module storage 'app/storage.bicep' = {
+  name: 'storage-${suffix}'
+  params: {
+    storageName: names.storage
+    location: location
+    deploymentContainerName: deploymentContainerName
+    deadLetterContainerName: deadLetterContainerName
+    retryQueueName: retryQueueName
+    principalId: identity.properties.principalId
+    tags: tags
+  }
+}
+
+// Key Vault for the SaaS secrets (RBAC only), with Key Vault Secrets User for the app.
+module keyVault 'app/keyvault.bicep' = {
+  name: 'keyvault-${suffix}'
+  params: {
+    keyVaultName: names.keyVault
+    location: location
+    publicNetworkAccess: keyVaultPublicNetworkAccess
+    principalId: identity.properties.principalId
+    tags: tags
+  }
+}
+
+// Application Insights (Entra ID auth only) and the Flex Consumption function app.
+module functionApp 'app/function.bicep' = {
+  name: 'function-${suffix}'
+  params: {
+    functionAppName: names.functionApp
+    planName: names.plan
+    appInsightsName: names.appInsights
+    location: location
+    tags: tags
+    identityId: identity.id
+    identityClientId: identity.properties.clientId
+    identityPrincipalId: identity.properties.principalId
+    workspaceId: workspace.outputs.workspaceId
+    storageName: storage.outputs.storageName
+    deploymentContainerName: deploymentContainerName
+    // Every setting the code reads (shared/settings.py SETTINGS), by name. tests/infra checks
+    // that none is missing. An empty value means the app's own default (README, Settings).
+    // The host's own settings (storage, Application Insights) are added in app/function.bicep.
+    bridgeSettings: {
+      // Key Vault
+      KEY_VAULT_URI: keyVault.outputs.vaultUri
+      KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'true'
+      AZURE_CLIENT_ID: identity.properties.clientId
+      // Logs Ingestion API: the DCR's own endpoint (or the DCE's with private link)
+      LOGS_INGESTION_ENDPOINT: dcr.outputs.logsIngestionEndpoint
+      LOGS_INGESTION_DCR_ID: dcr.outputs.immutableId
+      LOGS_INGESTION_AUDIENCE: 'https://monitor.azure.com'
+      MAX_BODY_BYTES: '' // empty: the app's default (1 MiB)
+      // Retries and dead letters (Storage)
+      RETRY_QUEUE_NAME: retryQueueName
+      DEAD_LETTER_CONTAINER: deadLetterContainerName
+      // Sentinel incidents through ARM
+      SENTINEL_SUBSCRIPTION_ID: subscription().subscriptionId
+      SENTINEL_RESOURCE_GROUP: workspaceResourceGroup
+      SENTINEL_WORKSPACE_NAME: workspace.outputs.workspaceName
+      ARM_ENDPOINT: environment().resourceManager
+      INCIDENT_POLL_SCHEDULE: incidentPollSchedule
+      INCIDENT_STATUSES: incidentStatuses
+      INCIDENT_SEVERITIES: incidentSeverities
+      INCIDENT_MAX_AGE_HOURS: incidentMaxAgeHours
+      INCIDENT_LABEL: incidentLabel
+      WEBHOOK_DESTINATIONS: join(destinations, ',')
+      SIGNL4_WEBHOOK_BASE: signl4WebhookBase
+      SIGNL4_TEAM_SECRET_NAME: secretNames.signl4Team
+      SIGNL4_CALLBACK_TOKEN_NAME: secretNames.signl4Callback
+      // Sources (inbound webhooks)
+      FIG_SECRET_HASH_NAME: secretNames.fig
+      FIG_EVENT_TYPES: figEventTypes
+      WALLARM_TOKEN_HEADER: wallarmTokenHeader
+      WALLARM_TOKEN_NAME: secretNames.wallarm
+      ELASTIC_AUTH_NAME: secretNames.elastic
+      INGEST_SOURCES: join(ingestSources, ',')
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outputs: what a person needs next. No secret values: names of secrets and plain URLs only.
+// ---------------------------------------------------------------------------------------------
+
+var baseUrl = 'https://${functionApp.outputs.defaultHostName}/api'
+
+// azd reads these names.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_FUNCTION_NAME string = functionApp.outputs.functionAppName
+output SERVICE_API_NAME string = functionApp.outputs.functionAppName
+
+@description('Paste these into the SaaS consoles. Fig\'s Base URI must end with "/".')
+output WEBHOOK_URLS object = {
+  fig: contains(sources, 'fig') ? '${baseUrl}/fig/' : ''
+  wallarm: contains(sources, 'wallarm') ? '${baseUrl}/wallarm' : ''
+  elasticAlerts: contains(sources, 'elastic') ? '${baseUrl}/elastic/alerts' : ''
+  elasticCases: contains(sources, 'elastic') ? '${baseUrl}/elastic/cases' : ''
+  ingest: empty(ingestSources) ? '' : '${baseUrl}/ingest/{source}'
+  signl4Callback: usesSignl4 ? '${baseUrl}/signl4/{token}' : ''
+}
+
+@description('The health endpoint; call it with a function key (?code=...).')
+output HEALTH_URL string = '${baseUrl}/health'
+
+@description('The Key Vault to put the SaaS secrets in.')
+output KEY_VAULT_NAME string = keyVault.outputs.keyVaultName
+
+@description('Secret names to create in KEY_VAULT_NAME before the first webhook arrives.')
+output SECRET_NAMES_TO_FILL array = secretNamesToFill
+
+output LOGS_INGESTION_DCR_ID string = dcr.outputs.immutableId
+output LOGS_INGESTION_ENDPOINT string = dcr.outputs.logsIngestionEndpoint
+output SENTINEL_WORKSPACE_NAME string = workspace.outputs.workspaceName
+output SENTINEL_RESOURCE_GROUP string = workspaceResourceGroup

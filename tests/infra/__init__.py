@@ -1,0 +1,1 @@
+"""Checks on infra/: Bicep syntax, checkov, and consistency with the code and schemas."""
