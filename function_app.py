@@ -10,7 +10,11 @@ import azure.functions as func
 
 from blueprints.fig import blueprint as fig_blueprint
 from blueprints.health import blueprint as health_blueprint
+from blueprints.openapi import blueprint as openapi_blueprint
+from blueprints.sources import blueprint as sources_blueprint
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(fig_blueprint)
 app.register_functions(health_blueprint)
+app.register_functions(sources_blueprint)
+app.register_functions(openapi_blueprint)

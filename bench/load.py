@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
+from local.run import sample_event
+
 
 @dataclass(frozen=True)
 class LoadResult:
@@ -41,19 +43,7 @@ class LoadResult:
 def security_event(index: int) -> bytes:
     """A distinct failed login (distinct user and time, so distinct EventIds)."""
     moment = datetime.now(UTC) - timedelta(milliseconds=index)
-    return json.dumps(
-        {
-            "EventType": "Login",
-            "Timestamp": moment.isoformat().replace("+00:00", "Z"),
-            "Username": f"user{index}",
-            "Success": False,
-            "IpAddress": "203.0.113.10",
-            "Hostname": "ws-01",
-            "FailureReason": "Invalid password",
-            "Uri": "https://fig.example.com/security",
-            "IsTest": False,
-        }
-    ).encode()
+    return json.dumps(sample_event(moment, username=f"user{index}")).encode()
 
 
 async def _run(

@@ -39,8 +39,8 @@ param sources array = [
   'elastic'
 ]
 
-@description('Source names accepted on the generic /api/ingest/{source} route (Standard Webhooks); empty accepts none.')
-param ingestSources array = []
+@description('Tools that sign webhooks (Standard Webhooks) on /api/ingest/{source}: source name -> {stream: \'Custom-...\', secretNames: [newest first]}. Empty accepts none.')
+param ingestSources object = {}
 
 @description('Where Sentinel incidents are sent. Every destination writes status back to Sentinel, so any entry grants Microsoft Sentinel Responder; none grants Reader.')
 @allowed([
@@ -146,7 +146,9 @@ var secretNames = {
 }
 var usesSignl4 = contains(destinations, 'signl4')
 var sourceSecretNames = [for source in sources: secretNames[source]]
-var secretNamesToFill = concat(sourceSecretNames, usesSignl4 ? [secretNames.signl4Team, secretNames.signl4Callback] : [])
+var ingestSecretLists = [for source in items(ingestSources): source.value.secretNames]
+var ingestSecretNames = flatten(ingestSecretLists)
+var secretNamesToFill = concat(sourceSecretNames, ingestSecretNames, usesSignl4 ? [secretNames.signl4Team, secretNames.signl4Callback] : [])
 
 // ---------------------------------------------------------------------------------------------
 // Modules
@@ -278,7 +280,7 @@ module functionApp 'app/function.bicep' = {
       WALLARM_TOKEN_HEADER: wallarmTokenHeader
       WALLARM_TOKEN_NAME: secretNames.wallarm
       ELASTIC_AUTH_NAME: secretNames.elastic
-      INGEST_SOURCES: join(ingestSources, ',')
+      INGEST_SOURCES: string(ingestSources)
     }
   }
 }

@@ -135,13 +135,13 @@ class LocalBridge:
         )
 
 
-def sample_event() -> dict[str, object]:
-    """A failed Fig login, timed now."""
-    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+def sample_event(moment: datetime | None = None, username: str = "admin") -> dict[str, object]:
+    """A failed Fig login, as Fig sends it, at ``moment`` (now by default)."""
+    stamp = (moment or datetime.now(UTC)).isoformat().replace("+00:00", "Z")
     return {
         "EventType": "Login",
-        "Timestamp": now,
-        "Username": "admin",
+        "Timestamp": stamp,
+        "Username": username,
         "Success": False,
         "IpAddress": "203.0.113.10",
         "Hostname": "ws-01",

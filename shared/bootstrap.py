@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shared.ports import RowSink, SecretStore
+from shared.ports import DeadLetters, RetryQueue, RowSink, SecretStore
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -42,6 +43,9 @@ class Bridge:
     credential: TokenCredential
     secrets: SecretStore
     sink: RowSink
+    retry_queue: RetryQueue
+    dead_letters: DeadLetters
+    rng: random.Random
 
 
 _bridge: Bridge | None = None

@@ -7,7 +7,9 @@ nothing unauthenticated reaches the code that reads its content:
 2. settings (503, details only in the log), then size (413), declared length first;
 3. the sender's credentials (401; 503 when the secret store cannot be read);
 4. the body (400), then test deliveries (200, nothing sent) and the event-type filter;
-5. Sentinel: 202 only once the Logs Ingestion API accepted every row, else 503 + Retry-After.
+5. Sentinel: 202 once every row was accepted by the Logs Ingestion API or durably handed
+   off (retry queue, or dead letters for rows that can never be accepted as they are);
+   503 + Retry-After only when neither Sentinel nor storage took them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from shared.bootstrap import Bridge
 from shared.errors import (
     BridgeError,
+    IngestionFailed,
     PayloadTooLarge,
     RequestRejected,
     SecretMissing,
@@ -27,6 +30,7 @@ from shared.errors import (
     error_body,
     retry_after_seconds,
 )
+from shared.handoff import HandedOff, hand_off
 from shared.sources.base import InboundRequest, Source
 
 logger = logging.getLogger(__name__)
@@ -79,19 +83,51 @@ async def _receive(
     if parsed.test:
         logger.info("%s test delivery answered; nothing forwarded", source.name)
         return Reply(200, {"forwarded": False, "test": True})
+    if parsed.duplicate:
+        return Reply(200, {"forwarded": False, "duplicate": True})
     enabled = source.enabled_event_types(wired.settings)
     rows = [row for row in parsed.rows if enabled is None or row.get("EventType") in enabled]
     skipped = len(parsed.rows) - len(rows)
     if not rows:
         logger.info("%s: %d event(s) of types not enabled; nothing forwarded", source.name, skipped)
         return Reply(200, {"forwarded": False, "skipped": skipped})
-    await wired.sink.send(source.table().stream, rows)
+    stream = source.table().stream
+    handed_off = HandedOff(queued=0, dead_lettered=0)
+    try:
+        await wired.sink.send(stream, rows)
+    except IngestionFailed as failure:
+        handed_off = await hand_off(
+            failure,
+            source=source.name,
+            stream=stream,
+            first_seen=request.received,
+            queue=wired.retry_queue,
+            dead_letters=wired.dead_letters,
+            rng=wired.rng,
+        )
+    if parsed.on_accepted is not None:
+        parsed.on_accepted()  # every row is in Sentinel or durably stored: safe to remember
     event_ids = [row["EventId"] for row in rows]
+    accepted = len(rows) - handed_off.queued - handed_off.dead_lettered
     logger.info(
-        "%s: %d row(s) accepted by Sentinel, first EventId %s", source.name, len(rows), event_ids[0]
+        "%s: %d row(s) accepted by Sentinel, %d queued, %d dead-lettered; first EventId %s",
+        source.name,
+        accepted,
+        handed_off.queued,
+        handed_off.dead_lettered,
+        event_ids[0],
     )
     return Reply(
-        202, {"forwarded": True, "accepted": len(rows), "skipped": skipped, "eventIds": event_ids}
+        202,
+        {
+            "forwarded": True,
+            "accepted": accepted,
+            "queued": handed_off.queued > 0,
+            "queuedRows": handed_off.queued,
+            "deadLettered": handed_off.dead_lettered,
+            "skipped": skipped,
+            "eventIds": event_ids,
+        },
     )
 
 

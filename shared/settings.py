@@ -9,12 +9,14 @@ Functions host from indexing the app.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from urllib.parse import urlparse
 
 from shared.errors import ConfigError
-from shared.sources import fig
+from shared.sources import fig_contracts, ingest
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 
@@ -61,6 +63,28 @@ SETTINGS: tuple[Setting, ...] = (
         str(DEFAULT_MAX_BODY_BYTES),
         "Largest webhook body accepted, in bytes; larger ones get 413",
     ),
+    Setting(
+        "WALLARM_TOKEN_HEADER",
+        "X-Auth-Token",
+        "Header Wallarm's webhook integration sends the token in",
+    ),
+    Setting(
+        "WALLARM_TOKEN_NAME",
+        "wallarm-token",
+        "Key Vault secret holding Wallarm's token; while it is absent /api/wallarm answers 404",
+    ),
+    Setting(
+        "ELASTIC_AUTH_NAME",
+        "elastic-webhook-auth",
+        "Key Vault secret holding Kibana's credentials: user:password (Basic) or a token "
+        "(Authorization: ApiKey <token> or X-Auth-Token); while absent /api/elastic/alerts is 404",
+    ),
+    Setting(
+        "INGEST_SOURCES",
+        "{}",
+        'JSON object: source name -> {"stream": "Custom-...", "secretNames": [newest first]} '
+        "for /api/ingest/{source} (Standard Webhooks); sources not listed answer 404",
+    ),
 )
 
 SETTING_NAMES: frozenset[str] = frozenset(s.name for s in SETTINGS)
@@ -83,6 +107,10 @@ class Settings:
     fig_secret_hash_name: str
     fig_event_types: frozenset[str] | None
     max_body_bytes: int
+    wallarm_token_header: str
+    wallarm_token_name: str
+    elastic_auth_name: str
+    ingest_sources: Mapping[str, ingest.IngestConfig]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -98,8 +126,12 @@ class Settings:
             logs_ingestion_dcr_id=reader.text("LOGS_INGESTION_DCR_ID"),
             logs_ingestion_audience=reader.https_url("LOGS_INGESTION_AUDIENCE"),
             fig_secret_hash_name=reader.text("FIG_SECRET_HASH_NAME"),
-            fig_event_types=reader.name_set("FIG_EVENT_TYPES", known=fig.EVENT_TYPES),
+            fig_event_types=reader.name_set("FIG_EVENT_TYPES", known=fig_contracts.EVENT_TYPES),
             max_body_bytes=reader.positive_int("MAX_BODY_BYTES"),
+            wallarm_token_header=_header_name(reader, "WALLARM_TOKEN_HEADER"),
+            wallarm_token_name=reader.text("WALLARM_TOKEN_NAME"),
+            elastic_auth_name=reader.text("ELASTIC_AUTH_NAME"),
+            ingest_sources=_ingest_sources(reader, "INGEST_SOURCES"),
         )
         if reader.problems:
             raise ConfigError(reader.problems)
@@ -157,3 +189,21 @@ class _Reader:
                 f"known: {', '.join(sorted(known))}"
             )
         return names or None
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")
+
+
+def _header_name(reader: _Reader, name: str) -> str:
+    """An HTTP header name, lower case (the edge lower-cases the request's header names)."""
+    value = reader.text(name)
+    if not _HEADER_NAME.fullmatch(value):
+        reader.problems.append(f"{name} must be an HTTP header name such as X-Auth-Token")
+    return value.lower()
+
+
+def _ingest_sources(reader: _Reader, name: str) -> Mapping[str, ingest.IngestConfig]:
+    """``INGEST_SOURCES`` as source name -> configuration; its problems join the others."""
+    sources, problems = ingest.parse_sources(reader.text(name))
+    reader.problems.extend(problems)
+    return MappingProxyType(sources)

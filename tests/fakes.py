@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from shared.delivery import Envelope
 from shared.errors import IngestionFailed, Refused, SecretMissing, UpstreamUnavailable
 
 
@@ -61,3 +62,24 @@ class FakeSink(list[tuple[str, list[dict[str, Any]]]]):
     @property
     def rows(self) -> list[dict[str, Any]]:
         return [row for _, rows in self for row in rows]
+
+
+class FakeQueue(list[tuple["Envelope", float]]):
+    """A RetryQueue that records (envelope, delay); ``down`` makes it refuse."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    async def enqueue(self, envelope: Envelope, *, delay_seconds: float = 0.0) -> None:
+        if self.down:
+            raise UpstreamUnavailable("queue down")
+        self.append((envelope, delay_seconds))
+
+
+class FakeDeadLetters(list[tuple["Envelope", str]]):
+    """DeadLetters that records (envelope, reason)."""
+
+    async def put(self, envelope: Envelope, *, reason: str) -> str:
+        self.append((envelope, reason))
+        return f"dead-{len(self)}"

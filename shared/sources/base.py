@@ -8,7 +8,7 @@ filtering, sending, replies) the same way for every source. See docs/adding-a-so
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,11 +34,17 @@ class Parsed:
     """A request's events as rows for the source's table.
 
     ``test`` marks a sender's test delivery: answered 200, nothing sent.
+    ``duplicate`` marks a delivery already taken (e.g. a repeated ``webhook-id``): 200,
+    nothing sent. ``on_accepted``, when set, is called once every row was accepted by
+    Sentinel or durably handed off (and only then), e.g. to remember a delivered message
+    id so a repeat is answered without a second row.
     """
 
     rows: Sequence[dict[str, Any]]
     test: bool = False
     event_types: Sequence[str] = field(default_factory=tuple)
+    duplicate: bool = False
+    on_accepted: Callable[[], None] | None = None
 
 
 class Authenticator(Protocol):

@@ -9,13 +9,13 @@ from typing import Any
 
 import azure.functions as func
 
-import function_app
+from tests.app_index import functions
 
 
 @cache
 def user_functions() -> dict[str, Callable[..., Any]]:
     """Function name -> the undecorated handler, as the host would call it."""
-    return {f.get_function_name(): f.get_user_function() for f in function_app.app.get_functions()}
+    return {f.get_function_name(): f.get_user_function() for f in functions()}
 
 
 def call_http(name: str, request: func.HttpRequest) -> func.HttpResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +15,7 @@ from shared.intake import Reply, receive
 from shared.settings import Settings
 from shared.sources.base import InboundRequest
 from shared.sources.fig import SOURCE as FIG
-from tests.fakes import FakeSecrets, FakeSink
+from tests.fakes import FakeDeadLetters, FakeQueue, FakeSecrets, FakeSink
 from tests.payloads import FIG_EVENTS, raw
 
 SECRET = "6f1c5e0a-1d2b-4c3d-8e9f-a0b1c2d3e4f5"
@@ -32,11 +33,16 @@ class World:
     def __init__(self, **settings: str) -> None:
         self.secrets = FakeSecrets({"fig-secret-hash": HASH})
         self.sink = FakeSink()
+        self.queue = FakeQueue()
+        self.dead_letters = FakeDeadLetters()
         self.bridge = Bridge(
             settings=Settings.from_env({**BASE_SETTINGS, **settings}),
             credential=object(),  # type: ignore[arg-type]  # not used by intake
             secrets=self.secrets,
             sink=self.sink,
+            retry_queue=self.queue,
+            dead_letters=self.dead_letters,
+            rng=random.Random(7),
         )
 
     def post(
@@ -148,11 +154,38 @@ def test_missing_hash_is_503_without_naming_the_secret(world: World) -> None:
     assert "fig-secret-hash" not in json.dumps(reply.body)
 
 
-def test_ingestion_refusal_is_503_with_retry_after(world: World) -> None:
-    """Sentinel did not accept: 503 and the service's Retry-After, never a 2xx."""
+def test_throttled_rows_are_queued_and_acknowledged(world: World) -> None:
+    """Sentinel throttles: the row goes to the retry queue, after its Retry-After; 202 queued."""
     world.sink.refuse_with = 429
     reply = world.post("SecurityEvent", raw(FIG_EVENTS["SecurityEvent"]))
-    assert (reply.status, reply.headers["Retry-After"]) == (503, "7")
+    assert (reply.status, reply.body["queued"], reply.body["accepted"]) == (202, True, 0)
+    ((envelope, delay),) = world.queue
+    assert envelope.target == "sentinel:Custom-FigEvents"
+    assert envelope.source == "fig"
+    assert envelope.rows is not None
+    assert [row["EventId"] for row in envelope.rows] == reply.body["eventIds"]
+    assert (envelope.attempt, envelope.last_status) == (0, 429)
+    assert delay >= 7
+
+
+def test_rows_that_can_never_be_accepted_are_dead_lettered(world: World) -> None:
+    """A schema refusal (400) is not retried: the row is dead-lettered, visible, and 202."""
+    world.sink.refuse_with = 400
+    reply = world.post("SecurityEvent", raw(FIG_EVENTS["SecurityEvent"]))
+    assert (reply.status, reply.body["deadLettered"], reply.body["queued"]) == (202, 1, False)
+    ((dead, reason),) = world.dead_letters
+    assert dead.rows is not None
+    assert "400" in reason
+    assert world.queue == []
+
+
+def test_neither_sentinel_nor_the_queue_is_503_with_retry_after(world: World) -> None:
+    """Only when storage refuses too does the sender get 503, to retry."""
+    world.sink.refuse_with = 503
+    world.queue.down = True
+    reply = world.post("SecurityEvent", raw(FIG_EVENTS["SecurityEvent"]))
+    assert reply.status == 503
+    assert int(reply.headers["Retry-After"]) > 0
 
 
 def test_rotated_hash_is_picked_up_without_a_restart(world: World) -> None:

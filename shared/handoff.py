@@ -1,0 +1,100 @@
+"""When Sentinel does not take rows at once: hand them to durable storage, never drop them.
+
+Rows refused for a reason that can pass (throttling, an outage, a role still
+propagating) go to the retry queue as one envelope; rows that can never be accepted as
+they are (a schema mismatch, an unknown stream, a row too large) go to the dead letters,
+where they stay visible until replayed. Only when storage refuses too does the sender
+get a 503 and retry; then rows that were accepted may arrive twice, with the same
+EventId, which KQL can de-duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.delivery import Envelope, backoff_delay, short_error
+from shared.errors import IngestionFailed, Refused
+from shared.ports import DeadLetters, RetryQueue
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HandedOff:
+    """How many refused rows went to the queue and to the dead letters."""
+
+    queued: int
+    dead_lettered: int
+
+
+async def hand_off(
+    failure: IngestionFailed,
+    *,
+    source: str,
+    stream: str,
+    first_seen: datetime,
+    queue: RetryQueue,
+    dead_letters: DeadLetters,
+    rng: random.Random,
+) -> HandedOff:
+    """Store every refused row durably: transient ones queued, permanent ones dead-lettered.
+
+    Raises:
+        UpstreamUnavailable: storage did not take them; the caller must answer 503.
+    """
+    target = f"sentinel:{stream}"
+    transient = [r for r in failure.refused if not r.permanent]
+    permanent = [r for r in failure.refused if r.permanent]
+    queued_rows = [row for refused in transient for row in refused.rows]
+    if queued_rows:
+        worst = _worst(transient)
+        envelope = Envelope(
+            id=str(uuid.uuid4()),
+            target=target,
+            source=source,
+            first_seen=first_seen,
+            rows=queued_rows,
+            last_error=short_error(worst.reason),
+            last_status=worst.status,
+        )
+        delay = backoff_delay(0, retry_after=worst.retry_after, rng=rng)
+        await queue.enqueue(envelope, delay_seconds=delay)
+        logger.info(
+            "%s: %d row(s) for %s queued for retry in %.0f s (envelope %s)",
+            source,
+            len(queued_rows),
+            stream,
+            delay,
+            envelope.id,
+        )
+    dead = 0
+    for refused in permanent:
+        envelope = Envelope(
+            id=str(uuid.uuid4()),
+            target=target,
+            source=source,
+            first_seen=first_seen,
+            rows=list(refused.rows),
+            last_error=short_error(refused.reason),
+            last_status=refused.status,
+        )
+        name = await dead_letters.put(envelope, reason=refused.reason)
+        dead += len(refused.rows)
+        logger.warning(
+            "%s: %d row(s) for %s dead-lettered as %s: %s",
+            source,
+            len(refused.rows),
+            stream,
+            name,
+            refused.reason,
+        )
+    return HandedOff(queued=len(queued_rows), dead_lettered=dead)
+
+
+def _worst(refused: list[Refused]) -> Refused:
+    """The refusal asking for the longest wait, so the first retry honours it."""
+    return max(refused, key=lambda r: r.retry_after or 0)
