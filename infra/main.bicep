@@ -48,6 +48,9 @@ param ingestSources object = {}
 ])
 param destinations array = []
 
+@description('Signed-webhook destinations for incidents: [{name, url, secretName}] (secrets in Key Vault).')
+param webhookDestinations array = []
+
 @description('How often Sentinel incidents are polled: six-field NCRONTAB (seconds first).')
 param incidentPollSchedule string = '0 */5 * * * *'
 
@@ -106,6 +109,7 @@ param tags object = {}
 
 var tables = [
   loadJsonContent('tables/BridgeEvents_CL.json')
+  loadJsonContent('tables/BridgeHealth_CL.json')
   loadJsonContent('tables/ElasticAlerts_CL.json')
   loadJsonContent('tables/FigEvents_CL.json')
   loadJsonContent('tables/WallarmEvents_CL.json')
@@ -133,6 +137,8 @@ var workspaceResourceGroup = empty(existingWorkspaceResourceGroup) ? resourceGro
 // Fixed names the app reads through its settings (shared/settings.py).
 var retryQueueName = 'bridge-retries'
 var deadLetterContainerName = 'dead-letters'
+var retrySpillContainerName = 'retry-spill'
+var healthTableName = 'bridgehealth'
 var deploymentContainerName = 'app-package'
 
 // Key Vault secret names. Their values are never in a template: the operator sets them.
@@ -148,7 +154,8 @@ var usesSignl4 = contains(destinations, 'signl4')
 var sourceSecretNames = [for source in sources: secretNames[source]]
 var ingestSecretLists = [for source in items(ingestSources): source.value.secretNames]
 var ingestSecretNames = flatten(ingestSecretLists)
-var secretNamesToFill = concat(sourceSecretNames, ingestSecretNames, usesSignl4 ? [secretNames.signl4Team, secretNames.signl4Callback] : [])
+var webhookSecretNames = [for destination in webhookDestinations: destination.secretName]
+var secretNamesToFill = concat(sourceSecretNames, ingestSecretNames, webhookSecretNames, usesSignl4 ? [secretNames.signl4Team, secretNames.signl4Callback] : [])
 
 // ---------------------------------------------------------------------------------------------
 // Modules
@@ -174,7 +181,8 @@ module workspace 'app/workspace.bicep' = {
     totalRetentionInDays: totalRetentionInDays
     tables: tables
     principalId: identity.properties.principalId
-    writesBack: !empty(destinations)
+    // Forwarding tags the incident (and SIGNL4 writes status back): Responder; else Reader.
+    writesBack: !empty(destinations) || !empty(webhookDestinations)
     tags: tags
   }
 }
@@ -212,6 +220,8 @@ module storage 'app/storage.bicep' = {
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
     retryQueueName: retryQueueName
+    retrySpillContainerName: retrySpillContainerName
+    healthTableName: healthTableName
     principalId: identity.properties.principalId
     tags: tags
   }
@@ -259,7 +269,13 @@ module functionApp 'app/function.bicep' = {
       MAX_BODY_BYTES: '' // empty: the app's default (1 MiB)
       // Retries and dead letters (Storage)
       RETRY_QUEUE_NAME: retryQueueName
+      RETRY_SPILL_CONTAINER: retrySpillContainerName
       DEAD_LETTER_CONTAINER: deadLetterContainerName
+      DELIVERY_BUDGET_HOURS: '' // empty: the app's default (47 h, inside the 2-day TimeGenerated window)
+      RETRY_BASE_SECONDS: '' // empty: the app's default (5 s, doubling, full jitter)
+      RETRY_MAX_SECONDS: '' // empty: the app's default (15 minutes)
+      COALESCE_WINDOW_MS: '' // empty: the app's default (5 ms)
+      HEALTH_TABLE_NAME: healthTableName
       // Sentinel incidents through ARM
       SENTINEL_SUBSCRIPTION_ID: subscription().subscriptionId
       SENTINEL_RESOURCE_GROUP: workspaceResourceGroup
@@ -270,7 +286,7 @@ module functionApp 'app/function.bicep' = {
       INCIDENT_SEVERITIES: incidentSeverities
       INCIDENT_MAX_AGE_HOURS: incidentMaxAgeHours
       INCIDENT_LABEL: incidentLabel
-      WEBHOOK_DESTINATIONS: join(destinations, ',')
+      WEBHOOK_DESTINATIONS: string(webhookDestinations)
       SIGNL4_WEBHOOK_BASE: signl4WebhookBase
       SIGNL4_TEAM_SECRET_NAME: secretNames.signl4Team
       SIGNL4_CALLBACK_TOKEN_NAME: secretNames.signl4Callback

@@ -40,6 +40,8 @@ async def hand_off(
     queue: RetryQueue,
     dead_letters: DeadLetters,
     rng: random.Random,
+    base_seconds: float = 5.0,
+    cap_seconds: float = 900.0,
 ) -> HandedOff:
     """Store every refused row durably: transient ones queued, permanent ones dead-lettered.
 
@@ -61,7 +63,13 @@ async def hand_off(
             last_error=short_error(worst.reason),
             last_status=worst.status,
         )
-        delay = backoff_delay(0, retry_after=worst.retry_after, rng=rng)
+        delay = backoff_delay(
+            0,
+            base_seconds=base_seconds,
+            cap_seconds=cap_seconds,
+            retry_after=worst.retry_after,
+            rng=rng,
+        )
         await queue.enqueue(envelope, delay_seconds=delay)
         logger.info(
             "%s: %d row(s) for %s queued for retry in %.0f s (envelope %s)",

@@ -104,6 +104,8 @@ async def _receive(
             queue=wired.retry_queue,
             dead_letters=wired.dead_letters,
             rng=wired.rng,
+            base_seconds=wired.settings.retry_base_seconds,
+            cap_seconds=wired.settings.retry_max_seconds,
         )
     if parsed.on_accepted is not None:
         parsed.on_accepted()  # every row is in Sentinel or durably stored: safe to remember

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from shared.delivery.envelope import Envelope
 
 
@@ -58,6 +60,14 @@ class RowSink(Protocol):
 class RetryQueue(Protocol):
     """The durable retry queue (an Azure Storage queue; large envelopes spill to blobs)."""
 
+    async def depth(self) -> int:
+        """About how many messages wait (the service's approximate count)."""
+        ...
+
+    async def oldest_age_seconds(self, now: datetime) -> float | None:
+        """How long the oldest waiting message has been queued; None when empty."""
+        ...
+
     async def enqueue(self, envelope: Envelope, *, delay_seconds: float = 0.0) -> None:
         """Store ``envelope`` durably, visible to the worker after ``delay_seconds``.
 
@@ -69,6 +79,14 @@ class RetryQueue(Protocol):
 
 class DeadLetters(Protocol):
     """Where deliveries that cannot succeed are kept, visible and replayable."""
+
+    async def count(self) -> int:
+        """How many dead letters there are."""
+        ...
+
+    async def put_unreadable(self, text: str, *, reason: str) -> str:
+        """Keep a queue message that is not an envelope, as it was; return its name."""
+        ...
 
     async def put(self, envelope: Envelope, *, reason: str) -> str:
         """Store ``envelope`` with ``reason``; return the dead letter's name.

@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from types import MappingProxyType
 from urllib.parse import urlparse
 
 from shared.errors import ConfigError
 from shared.sources import fig_contracts, ingest
+from shared.storage_connection import StorageConnection, parse_storage_connection
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 
@@ -85,6 +87,39 @@ SETTINGS: tuple[Setting, ...] = (
         'JSON object: source name -> {"stream": "Custom-...", "secretNames": [newest first]} '
         "for /api/ingest/{source} (Standard Webhooks); sources not listed answer 404",
     ),
+    Setting(
+        "RETRY_QUEUE_NAME",
+        "bridge-retries",
+        "Storage queue of deliveries waiting for a retry (the host resolves it too: set it)",
+    ),
+    Setting(
+        "RETRY_SPILL_CONTAINER",
+        "retry-spill",
+        "Blob container for retry envelopes too large for a queue message",
+    ),
+    Setting(
+        "DEAD_LETTER_CONTAINER",
+        "dead-letters",
+        "Blob container of deliveries that cannot succeed, kept for replay",
+    ),
+    Setting(
+        "DELIVERY_BUDGET_HOURS",
+        "47",
+        "How long a delivery is retried before it is dead-lettered (Log Analytics replaces a "
+        "TimeGenerated older than 2 days)",
+    ),
+    Setting("RETRY_BASE_SECONDS", "5", "First retry delay's upper bound (full jitter, doubling)"),
+    Setting("RETRY_MAX_SECONDS", "900", "Longest delay between retries (Retry-After may ask more)"),
+    Setting(
+        "COALESCE_WINDOW_MS",
+        "5",
+        "How long concurrent webhooks' rows wait to share an upload; 0 sends each at once",
+    ),
+    Setting(
+        "HEALTH_TABLE_NAME",
+        "bridgehealth",
+        "Storage table where each process writes its health counters for BridgeHealth_CL",
+    ),
 )
 
 SETTING_NAMES: frozenset[str] = frozenset(s.name for s in SETTINGS)
@@ -111,6 +146,15 @@ class Settings:
     wallarm_token_name: str
     elastic_auth_name: str
     ingest_sources: Mapping[str, ingest.IngestConfig]
+    storage: StorageConnection
+    retry_queue_name: str
+    retry_spill_container: str
+    dead_letter_container: str
+    delivery_budget: timedelta
+    retry_base_seconds: float
+    retry_max_seconds: float
+    coalesce_window_seconds: float
+    health_table_name: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -132,6 +176,18 @@ class Settings:
             wallarm_token_name=reader.text("WALLARM_TOKEN_NAME"),
             elastic_auth_name=reader.text("ELASTIC_AUTH_NAME"),
             ingest_sources=_ingest_sources(reader, "INGEST_SOURCES"),
+            storage=_storage(reader, environ),
+            retry_queue_name=_storage_name(reader, "RETRY_QUEUE_NAME", max_length=MAX_QUEUE_NAME),
+            retry_spill_container=_storage_name(reader, "RETRY_SPILL_CONTAINER"),
+            dead_letter_container=_storage_name(reader, "DEAD_LETTER_CONTAINER"),
+            delivery_budget=timedelta(
+                hours=reader.number("DELIVERY_BUDGET_HOURS", above=0, at_most=MAX_BUDGET_HOURS)
+            ),
+            retry_base_seconds=reader.number("RETRY_BASE_SECONDS", above=0, at_most=3600),
+            retry_max_seconds=reader.number("RETRY_MAX_SECONDS", above=0, at_most=7 * 86400),
+            coalesce_window_seconds=reader.number("COALESCE_WINDOW_MS", at_least=0, at_most=1000)
+            / 1000,
+            health_table_name=_table_name(reader, "HEALTH_TABLE_NAME"),
         )
         if reader.problems:
             raise ConfigError(reader.problems)
@@ -180,6 +236,25 @@ class _Reader:
             self.problems.append(f"{name} must be a positive whole number")
         return number
 
+    def number(
+        self,
+        name: str,
+        *,
+        above: float | None = None,
+        at_least: float | None = None,
+        at_most: float,
+    ) -> float:
+        value = self.text(name)
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        low_ok = (above is None or number > above) and (at_least is None or number >= at_least)
+        if not (low_ok and number <= at_most):  # NaN fails every comparison
+            low = f"above {above}" if above is not None else f"at least {at_least}"
+            self.problems.append(f"{name} must be a number {low} and at most {at_most:g}")
+        return number
+
     def name_set(self, name: str, *, known: frozenset[str]) -> frozenset[str] | None:
         names = frozenset(part.strip() for part in self.text(name).split(",") if part.strip())
         unknown = sorted(names - known)
@@ -207,3 +282,36 @@ def _ingest_sources(reader: _Reader, name: str) -> Mapping[str, ingest.IngestCon
     sources, problems = ingest.parse_sources(reader.text(name))
     reader.problems.extend(problems)
     return MappingProxyType(sources)
+
+
+# Queue and container names: 3-63 lower-case letters, digits and single hyphens.
+_STORAGE_NAME = re.compile(r"(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*")
+_TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
+# The host names the poison queue "<queue>-poison"; a longer name would get none.
+MAX_QUEUE_NAME = 63 - len("-poison")
+MAX_BUDGET_HOURS = 168
+
+
+def _storage_name(reader: _Reader, name: str, *, max_length: int = 63) -> str:
+    value = reader.text(name)
+    if not _STORAGE_NAME.fullmatch(value) or len(value) > max_length:
+        reader.problems.append(
+            f"{name} must be 3-{max_length} lower-case letters, digits and single hyphens"
+        )
+    return value
+
+
+def _table_name(reader: _Reader, name: str) -> str:
+    value = reader.text(name)
+    if not _TABLE_NAME.fullmatch(value):
+        reader.problems.append(f"{name} must be 3-63 letters and digits, starting with a letter")
+    return value
+
+
+def _storage(reader: _Reader, environ: Mapping[str, str]) -> StorageConnection:
+    """The Functions host's own storage account (``AzureWebJobsStorage`` and friends)."""
+    try:
+        return parse_storage_connection(environ)
+    except ValueError as error:
+        reader.problems.append(str(error))
+        return StorageConnection(setting="AzureWebJobsStorage")  # never used: ConfigError follows

@@ -15,11 +15,17 @@ def functions() -> tuple[Any, ...]:
     return tuple(function_app.app.get_functions())
 
 
-def http_routes() -> dict[str, frozenset[str]]:
-    """``/api/<route>`` -> the methods its HTTP trigger binding accepts."""
+def http_routes(*, include_admin: bool = False) -> dict[str, frozenset[str]]:
+    """``/api/<route>`` -> the methods its HTTP trigger binding accepts.
+
+    Admin-level routes (operators' tools, master key only) are left out unless asked for.
+    """
     routes: dict[str, frozenset[str]] = {}
     for function in functions():
         for binding in json.loads(function.get_function_json())["bindings"]:
-            if binding["type"] == "httpTrigger":
-                routes["/api/" + binding["route"]] = frozenset(binding.get("methods") or ())
+            if binding["type"] != "httpTrigger":
+                continue
+            if binding.get("authLevel") == "ADMIN" and not include_admin:
+                continue
+            routes["/api/" + binding["route"]] = frozenset(binding.get("methods") or ())
     return routes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from azure.keyvault.secrets._shared import http_challenge_cache
 
+from local.azurite import Azurite
 from local.emulators.stack import EmulatorStack
 from shared.auth.fig import hash_fig_secret
 from shared.bootstrap import reset_bridge
@@ -29,8 +31,6 @@ class FigCredentials:
 
 def new_fig_credentials(rounds: int = 4) -> FigCredentials:
     """A fresh secret like Fig's (a GUID) and its hash (cheap rounds unless asked)."""
-    import uuid
-
     secret = remember_secret(str(uuid.uuid4()))
     return FigCredentials(secret, remember_secret(hash_fig_secret(secret, rounds=rounds)))
 
@@ -39,6 +39,25 @@ def new_fig_credentials(rounds: int = 4) -> FigCredentials:
 def emulators(state_dir: Path) -> Iterator[EmulatorStack]:
     with EmulatorStack(state_dir / "emulators") as stack:
         yield stack
+
+
+@pytest.fixture(scope="session")
+def azurite(state_dir: Path) -> Iterator[Azurite]:
+    """One Azurite for the session (queues, blobs, tables)."""
+    with Azurite(state_dir / "azurite") as running:
+        yield running
+
+
+def storage_env(azurite: Azurite) -> dict[str, str]:
+    """Storage settings on ``azurite`` with a queue, containers and table of their own."""
+    suffix = uuid.uuid4().hex[:10]
+    return {
+        "AzureWebJobsStorage": azurite.connection_string,
+        "RETRY_QUEUE_NAME": f"retries-{suffix}",
+        "RETRY_SPILL_CONTAINER": f"spill-{suffix}",
+        "DEAD_LETTER_CONTAINER": f"dead-{suffix}",
+        "HEALTH_TABLE_NAME": f"health{suffix}",
+    }
 
 
 @pytest.fixture
@@ -50,13 +69,16 @@ def fig_credentials(emulators: EmulatorStack) -> FigCredentials:
 
 @pytest.fixture
 def app_env(
-    emulators: EmulatorStack, monkeypatch: pytest.MonkeyPatch, fig_credentials: FigCredentials
+    emulators: EmulatorStack,
+    azurite: Azurite,
+    monkeypatch: pytest.MonkeyPatch,
+    fig_credentials: FigCredentials,
 ) -> Iterator[dict[str, str]]:
-    """The app's settings pointing at the emulators, set in os.environ like app settings."""
+    """The app's settings pointing at the emulators and Azurite, set in os.environ."""
     emulators.ingestion.reset()
     emulators.keyvault.reset()
     emulators.identity.reset()
-    environment = emulators.app_environment()
+    environment = {**emulators.app_environment(), **storage_env(azurite)}
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     http_challenge_cache.clear()

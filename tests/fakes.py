@@ -7,6 +7,7 @@ are tested against the emulators, never replaced by patches.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from shared.delivery import Envelope
@@ -76,10 +77,27 @@ class FakeQueue(list[tuple["Envelope", float]]):
             raise UpstreamUnavailable("queue down")
         self.append((envelope, delay_seconds))
 
+    async def depth(self) -> int:
+        return len(self)
+
+    async def oldest_age_seconds(self, now: datetime) -> float | None:
+        return max((envelope.age(now).total_seconds() for envelope, _ in self), default=None)
+
 
 class FakeDeadLetters(list[tuple["Envelope", str]]):
-    """DeadLetters that records (envelope, reason)."""
+    """DeadLetters that records (envelope, reason), and unreadable texts apart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unreadable: list[tuple[str, str]] = []
 
     async def put(self, envelope: Envelope, *, reason: str) -> str:
         self.append((envelope, reason))
         return f"dead-{len(self)}"
+
+    async def put_unreadable(self, text: str, *, reason: str) -> str:
+        self.unreadable.append((text, reason))
+        return f"unreadable-{len(self.unreadable)}"
+
+    async def count(self) -> int:
+        return len(self) + len(self.unreadable)

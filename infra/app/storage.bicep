@@ -13,6 +13,12 @@ param deadLetterContainerName string
 @description('Queue holding rows waiting for a retry (RETRY_QUEUE_NAME).')
 param retryQueueName string
 
+@description('Blob container for retry envelopes too large for a queue message (RETRY_SPILL_CONTAINER).')
+param retrySpillContainerName string
+
+@description('Table where each app process writes its health counters (HEALTH_TABLE_NAME).')
+param healthTableName string
+
 @description('Principal (object) ID of the app\'s user-assigned identity.')
 param principalId string
 
@@ -84,6 +90,14 @@ resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
+resource retrySpillContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: retrySpillContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: storage
   name: 'default'
@@ -98,6 +112,11 @@ resource retryQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023
 resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
   parent: storage
   name: 'default'
+}
+
+resource healthTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: healthTableName
 }
 
 // Storage Blob Data Owner (b7e6dc6d-f1e8-4753-8033-0f276bb0955b): host storage (leases,

@@ -27,6 +27,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--identity-port", type=int, default=0)
     parser.add_argument("--keyvault-port", type=int, default=0)
     parser.add_argument("--ingestion-port", type=int, default=0)
+    parser.add_argument("--sentinel-port", type=int, default=0)
+    parser.add_argument("--signl4-port", type=int, default=0)
     return parser.parse_args(argv)
 
 
@@ -47,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         identity_port=args.identity_port,
         keyvault_port=args.keyvault_port,
         ingestion_port=args.ingestion_port,
+        sentinel_port=args.sentinel_port,
+        signl4_port=args.signl4_port,
     )
     with stack:
         state_file = args.state_dir / "emulators.json"

@@ -1,8 +1,9 @@
-"""Runs the three emulators in one background thread with its own asyncio loop.
+"""Runs the emulators in one background thread with its own asyncio loop.
 
-Identity answers on plain HTTP (as the App Service endpoint does); Key Vault and Logs
-Ingestion on HTTPS with a throwaway trustme certificate, because the SDKs refuse bearer
-tokens over plain HTTP. Every server binds 127.0.0.1 only.
+Identity answers on plain HTTP (as the App Service endpoint does); Key Vault, Logs
+Ingestion, Sentinel (ARM) and the SIGNL4 stand-in on HTTPS with a throwaway trustme
+certificate, because the SDKs refuse bearer tokens over plain HTTP and SIGNL4 is HTTPS.
+Sentinel and SIGNL4 are optional (on by default). Every server binds 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ from aiohttp import web
 from local.emulators.identity import IdentityEmulator
 from local.emulators.ingestion import DEFAULT_TABLES_DIR, IngestionEmulator, utc_now
 from local.emulators.keyvault import KeyVaultEmulator
+from local.emulators.sentinel import SentinelEmulator
+from local.emulators.signl4 import WEBHOOK_PREFIX, Signl4Emulator
 from local.tls import CertPaths, make_certs, server_ssl_context
 
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-EmulatorName = Literal["identity", "keyvault", "ingestion"]
+EmulatorName = Literal["identity", "keyvault", "ingestion", "sentinel", "signl4"]
 _T = TypeVar("_T")
 _CALL_TIMEOUT = 30.0
 
@@ -55,6 +58,13 @@ class EmulatorStack:
         identity_port: Port for the identity endpoint; 0 picks a free one.
         keyvault_port: Port for Key Vault; 0 picks a free one.
         ingestion_port: Port for Logs Ingestion; 0 picks a free one.
+        sentinel_port: Port for the Sentinel ARM endpoint; 0 picks a free one.
+        signl4_port: Port for the SIGNL4 stand-in; 0 picks a free one.
+        enable_sentinel: Run the Sentinel ARM emulator.
+        enable_signl4: Run the SIGNL4 stand-in.
+        subscription_id: The Sentinel workspace's subscription; random by default.
+        resource_group: The Sentinel workspace's resource group.
+        workspace_name: The Sentinel (Log Analytics) workspace name.
         tables_dir: The table schemas the ingestion emulator declares as streams.
         tenant_id: Tenant of the tokens and the vault challenge; random by default.
         client_id: The user-assigned identity's client id; random by default.
@@ -70,6 +80,13 @@ class EmulatorStack:
         identity_port: int = 0,
         keyvault_port: int = 0,
         ingestion_port: int = 0,
+        sentinel_port: int = 0,
+        signl4_port: int = 0,
+        enable_sentinel: bool = True,
+        enable_signl4: bool = True,
+        subscription_id: str | None = None,
+        resource_group: str = "rg-sentinel-local",
+        workspace_name: str = "law-sentinel-local",
         tables_dir: Path = DEFAULT_TABLES_DIR,
         tenant_id: str | None = None,
         client_id: str | None = None,
@@ -99,10 +116,23 @@ class EmulatorStack:
         self.ingestion = IngestionEmulator(
             dcr_id=self.dcr_id, tables_dir=tables_dir, clock=clock, fault_clock=fault_clock
         )
+        self.sentinel = SentinelEmulator(
+            subscription_id=subscription_id or str(uuid.uuid4()),
+            resource_group=resource_group,
+            workspace=workspace_name,
+            clock=clock,
+            fault_clock=fault_clock,
+        )
+        self.signl4 = Signl4Emulator(clock=clock, fault_clock=fault_clock)
+        self.enabled: set[EmulatorName] = {"identity", "keyvault", "ingestion"}
+        self.enabled |= {"sentinel"} if enable_sentinel else set()
+        self.enabled |= {"signl4"} if enable_signl4 else set()
         self._ports: dict[EmulatorName, int] = {
             "identity": identity_port,
             "keyvault": keyvault_port,
             "ingestion": ingestion_port,
+            "sentinel": sentinel_port,
+            "signl4": signl4_port,
         }
         self._certs: CertPaths | None = None
         self._servers: dict[EmulatorName, _Server] = {}
@@ -125,6 +155,13 @@ class EmulatorStack:
                 "ingestion", self.ingestion.build_app, tls, self._ports["ingestion"]
             ),
         }
+        optional: dict[EmulatorName, Callable[[], web.Application]] = {
+            "sentinel": self.sentinel.build_app,
+            "signl4": self.signl4.build_app,
+        }
+        for name, build_app in optional.items():
+            if name in self.enabled:
+                self._servers[name] = _Server(name, build_app, tls, self._ports[name])
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="emulator-stack", daemon=True)
         self._thread.start()
@@ -164,10 +201,12 @@ class EmulatorStack:
         logger.info("emulator %s started (port %d)", name, server.port)
 
     def reset(self) -> None:
-        """Clear rows, errors, counters and faults of every emulator (secrets are kept)."""
+        """Clear rows, errors, incidents, received alerts, counters and faults (secrets kept)."""
         self.identity.reset()
         self.keyvault.reset()
         self.ingestion.reset()
+        self.sentinel.reset()
+        self.signl4.reset()
 
     def __enter__(self) -> EmulatorStack:
         return self.start()
@@ -202,6 +241,31 @@ class EmulatorStack:
         return f"https://{HOST}:{self.port('ingestion')}"
 
     @property
+    def arm_endpoint(self) -> str:
+        """The ARM base URL for ``SecurityInsights(..., base_url=)`` (``ARM_ENDPOINT``)."""
+        return f"https://{HOST}:{self.port('sentinel')}"
+
+    @property
+    def sentinel_subscription_id(self) -> str:
+        """The emulated Sentinel workspace's subscription id."""
+        return self.sentinel.ref.subscription_id
+
+    @property
+    def sentinel_resource_group(self) -> str:
+        """The emulated Sentinel workspace's resource group."""
+        return self.sentinel.ref.resource_group
+
+    @property
+    def sentinel_workspace_name(self) -> str:
+        """The emulated Sentinel workspace's name."""
+        return self.sentinel.ref.workspace
+
+    @property
+    def signl4_webhook_base(self) -> str:
+        """The SIGNL4 webhook base, ending with ``/webhook/``; append the team secret."""
+        return f"https://{HOST}:{self.port('signl4')}{WEBHOOK_PREFIX}"
+
+    @property
     def ca_path(self) -> Path:
         """The throwaway CA certificate alone (for ``connection_verify``)."""
         if self._certs is None:
@@ -215,7 +279,7 @@ class EmulatorStack:
 
     def app_environment(self) -> dict[str, str]:
         """The app settings that point the bridge at these emulators."""
-        return {
+        env = {
             "IDENTITY_ENDPOINT": self.identity_endpoint,
             "IDENTITY_HEADER": self.identity_header,
             "AZURE_CLIENT_ID": self.client_id,
@@ -225,6 +289,14 @@ class EmulatorStack:
             "LOGS_INGESTION_ENDPOINT": self.ingestion_endpoint,
             "LOGS_INGESTION_DCR_ID": self.dcr_id,
         }
+        if "sentinel" in self.enabled:
+            env["ARM_ENDPOINT"] = self.arm_endpoint
+            env["SENTINEL_SUBSCRIPTION_ID"] = self.sentinel_subscription_id
+            env["SENTINEL_RESOURCE_GROUP"] = self.sentinel_resource_group
+            env["SENTINEL_WORKSPACE_NAME"] = self.sentinel_workspace_name
+        if "signl4" in self.enabled:
+            env["SIGNL4_WEBHOOK_BASE"] = self.signl4_webhook_base
+        return env
 
     def describe(self) -> dict[str, Any]:
         """Endpoints, ids and environment, JSON-ready (``emulators.json``)."""
@@ -237,6 +309,9 @@ class EmulatorStack:
             "client_id": self.client_id,
             "ca_path": str(self.ca_path),
             "streams": sorted(self.ingestion.streams),
+            "arm_endpoint": self.arm_endpoint if "sentinel" in self.enabled else None,
+            "signl4_webhook_base": (self.signl4_webhook_base if "signl4" in self.enabled else None),
+            "signl4_team_secret": self.signl4.team_secret if "signl4" in self.enabled else None,
             "env": self.app_environment(),
         }
 

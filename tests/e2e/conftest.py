@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from local.azurite import Azurite
 from local.emulators.stack import EmulatorStack
 from local.host.process import LocalHostProcess
-from tests.azure_fixtures import FigCredentials, new_fig_credentials
+from tests.azure_fixtures import FigCredentials, new_fig_credentials, storage_env
 from tests.logscan import remember_log_file
 
 
@@ -21,12 +22,24 @@ def host_fig_credentials(emulators: EmulatorStack) -> FigCredentials:
 
 
 @pytest.fixture(scope="session")
+def host_env(emulators: EmulatorStack, azurite: Azurite) -> dict[str, str]:
+    """The app settings the session's host runs with: the emulators and Azurite."""
+    return {
+        **emulators.app_environment(),
+        **storage_env(azurite),
+        "LOCAL_HOST_MAX_POLLING_INTERVAL_SECONDS": "0.5",
+        "RETRY_BASE_SECONDS": "0.5",
+        "RETRY_MAX_SECONDS": "2",
+    }
+
+
+@pytest.fixture(scope="session")
 def host(
-    emulators: EmulatorStack, state_dir: Path, host_fig_credentials: FigCredentials
+    host_env: dict[str, str], state_dir: Path, host_fig_credentials: FigCredentials
 ) -> Iterator[LocalHostProcess]:
     log_path = state_dir / "e2e-host.log"
     remember_log_file(log_path)
-    with LocalHostProcess(env=emulators.app_environment(), log_path=log_path) as process:
+    with LocalHostProcess(env=host_env, log_path=log_path) as process:
         yield process
 
 

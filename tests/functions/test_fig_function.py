@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from azure.storage.blob import ContainerClient
+from azure.storage.queue import QueueClient
 
 from local.emulators.faults import Fault
 from local.emulators.stack import EmulatorStack
+from shared.delivery import Envelope
 from tests.azure_fixtures import FigCredentials
 from tests.functions.app_functions import call_http, fig_request
 from tests.logscan import remember_secret
@@ -104,37 +107,66 @@ def test_oversize_is_413(
     assert emulators.ingestion.rows() == []
 
 
-def test_ingestion_throttling_is_503_with_its_retry_after(
-    emulators: EmulatorStack, fig_credentials: FigCredentials
+def test_ingestion_throttling_is_queued_after_its_retry_after(
+    emulators: EmulatorStack, fig_credentials: FigCredentials, app_env: dict[str, str]
 ) -> None:
-    """A 429 from Sentinel is passed on as 503 with the service's Retry-After; no 2xx."""
+    """A 429 from Sentinel: 202 queued, the row waits on the retry queue past Retry-After."""
     emulators.ingestion.faults.add(Fault(status=429, retry_after=12, times=1))
     response = post("SecurityEvent", raw(FIG_EVENTS["SecurityEvent"]), fig_credentials)
-    assert (response.status_code, response.headers["Retry-After"]) == (503, "12")
+    reply = json.loads(response.get_body())
+    assert (response.status_code, reply["queued"], reply["accepted"]) == (202, True, 0)
     assert emulators.ingestion.rows() == []
+    with QueueClient.from_connection_string(
+        app_env["AzureWebJobsStorage"], app_env["RETRY_QUEUE_NAME"]
+    ) as queue:
+        assert queue.get_queue_properties().approximate_message_count == 1
+        assert list(queue.peek_messages()) == []  # invisible: it waits out the Retry-After
 
 
-@pytest.mark.parametrize("status", [500, 403, 400])
-def test_ingestion_refusals_are_503(
-    status: int, emulators: EmulatorStack, fig_credentials: FigCredentials
+@pytest.mark.parametrize("status", [500, 503, 403, 401])
+def test_transient_refusals_are_queued_not_answered_503(
+    status: int,
+    emulators: EmulatorStack,
+    fig_credentials: FigCredentials,
+    app_env: dict[str, str],
 ) -> None:
-    """5xx, a missing role and a refused batch are never acknowledged as accepted."""
+    """5xx, a missing role and a refused token can pass: the row is queued, 202."""
     emulators.ingestion.faults.add(Fault(status=status))
     response = post("SecurityEvent", raw(FIG_EVENTS["SecurityEvent"]), fig_credentials)
-    assert response.status_code == 503
-    assert "Retry-After" in response.headers
+    assert response.status_code == 202
+    assert json.loads(response.get_body())["queuedRows"] == 1
 
 
-def test_ingestion_down_is_503(emulators: EmulatorStack, fig_credentials: FigCredentials) -> None:
-    """Connection refused by the ingestion endpoint: 503, and 202 again once it is back."""
+def test_a_schema_refusal_is_dead_lettered_not_retried(
+    emulators: EmulatorStack, fig_credentials: FigCredentials, app_env: dict[str, str]
+) -> None:
+    """A 400 cannot pass by retrying: the row is dead-lettered, kept, and the sender told 202."""
+    emulators.ingestion.faults.add(Fault(status=400))
+    response = post("SecurityEvent", raw(FIG_EVENTS["SecurityEvent"]), fig_credentials)
+    reply = json.loads(response.get_body())
+    assert (response.status_code, reply["deadLettered"], reply["queued"]) == (202, 1, False)
+    with ContainerClient.from_connection_string(
+        app_env["AzureWebJobsStorage"], app_env["DEAD_LETTER_CONTAINER"]
+    ) as container:
+        (blob,) = list(container.list_blobs())
+        document = json.loads(container.download_blob(blob.name).readall())
+    envelope = Envelope.decode(document["envelope"])
+    assert envelope.rows is not None
+    assert [row["EventId"] for row in envelope.rows] == reply["eventIds"]
+
+
+def test_ingestion_down_is_queued(
+    emulators: EmulatorStack, fig_credentials: FigCredentials
+) -> None:
+    """Connection refused by the ingestion endpoint: queued (202); later events land again."""
     emulators.stop_emulator("ingestion")
     try:
         response = post("SecurityEvent", raw(FIG_EVENTS["SecurityEvent"]), fig_credentials)
-        assert response.status_code == 503
+        assert (response.status_code, json.loads(response.get_body())["queued"]) == (202, True)
     finally:
         emulators.start_emulator("ingestion")
-    response = post("SecurityEvent", raw(FIG_EVENTS["SecurityEvent"]), fig_credentials)
-    assert response.status_code == 202
+    response = post("MinRunSessions", raw(FIG_EVENTS["MinRunSessions"]), fig_credentials)
+    assert (response.status_code, json.loads(response.get_body())["accepted"]) == (202, 1)
 
 
 def test_key_vault_outage_with_a_warm_cache_does_not_stop_intake(
@@ -178,10 +210,10 @@ def test_identity_outage_on_a_cold_start_is_503(
 def test_token_audience_must_match_the_service(
     emulators: EmulatorStack, fig_credentials: FigCredentials, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A token for another cloud's audience is refused by ingestion: 503, no row."""
+    """A token for another cloud's audience is refused by ingestion; the row waits, queued."""
     monkeypatch.setenv("LOGS_INGESTION_AUDIENCE", "https://monitor.azure.us")
     response = post("SecurityEvent", raw(FIG_EVENTS["SecurityEvent"]), fig_credentials)
-    assert response.status_code == 503
+    assert json.loads(response.get_body())["queued"] is True
     assert emulators.ingestion.rows() == []
     assert emulators.ingestion.stats()["refused"] == {"401": 1}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -47,7 +48,7 @@ def test_rotated_hash_is_followed(
     wired = build_bridge(Settings.from_env(os.environ))
     clock = Clock()
     secrets = KeyVaultSecrets(wired.secrets._client, monotonic=clock)  # type: ignore[attr-defined]
-    bridge = Bridge(wired.settings, wired.credential, secrets, wired.sink)
+    bridge = dataclasses.replace(wired, secrets=secrets)
     assert post(bridge, fig_credentials) == 202
 
     rotated = new_fig_credentials()

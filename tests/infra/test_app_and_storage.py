@@ -206,16 +206,22 @@ def test_the_site_is_flex_python_https_and_identity_only() -> None:
 
 
 def test_storage_is_keyless_and_holds_the_queue_and_containers() -> None:
-    """No shared keys, TLS 1.2, no public blobs; package and dead-letter containers, the queue."""
+    """No shared keys, TLS 1.2, no public blobs; the containers, the queue and the health table."""
     account = one_resource(STORAGE, "Microsoft.Storage/storageAccounts").body["properties"]
     assert account["allowSharedKeyAccess"] is False
     assert account["allowBlobPublicAccess"] is False
     assert account["minimumTlsVersion"] == "TLS1_2"
     assert account["supportsHttpsTrafficOnly"] is True
     containers = {r.body["name"] for r in _resources_of(STORAGE, "blobServices/containers")}
-    assert containers == {"deploymentContainerName", "deadLetterContainerName"}
+    assert containers == {
+        "deploymentContainerName",
+        "deadLetterContainerName",
+        "retrySpillContainerName",
+    }
     queues = {r.body["name"] for r in _resources_of(STORAGE, "queueServices/queues")}
     assert queues == {"retryQueueName"}
+    tables = {r.body["name"] for r in _resources_of(STORAGE, "tableServices/tables")}
+    assert tables == {"healthTableName"}
 
 
 def test_key_vault_is_rbac_only_and_protected() -> None:

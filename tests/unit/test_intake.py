@@ -24,6 +24,7 @@ BASE_SETTINGS = {
     "KEY_VAULT_URI": "https://kv.vault.azure.net/",
     "LOGS_INGESTION_ENDPOINT": "https://dce.ingest.monitor.azure.com",
     "LOGS_INGESTION_DCR_ID": "dcr-1",
+    "AzureWebJobsStorage": "UseDevelopmentStorage=true",
 }
 
 

@@ -11,6 +11,7 @@ VALID = {
     "KEY_VAULT_URI": "https://kv-bridge.vault.azure.net/",
     "LOGS_INGESTION_ENDPOINT": "https://dcr-x.westeurope-1.ingest.monitor.azure.com",
     "LOGS_INGESTION_DCR_ID": "dcr-00000000000000000000000000000000",
+    "AzureWebJobsStorage": "UseDevelopmentStorage=true",
 }
 
 
@@ -23,6 +24,9 @@ def test_minimal_settings_take_documented_defaults() -> None:
     assert settings.fig_event_types is None
     assert settings.azure_client_id is None
     assert settings.max_body_bytes == 1_048_576
+    assert settings.retry_queue_name == "bridge-retries"
+    assert settings.delivery_budget.total_seconds() == 47 * 3600
+    assert settings.coalesce_window_seconds == 0.005
 
 
 def test_every_problem_is_reported_at_once_by_name() -> None:
@@ -34,6 +38,9 @@ def test_every_problem_is_reported_at_once_by_name() -> None:
                 "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE": "maybe",
                 "MAX_BODY_BYTES": "-1",
                 "FIG_EVENT_TYPES": "SecurityEvent,Logins",
+                "RETRY_QUEUE_NAME": "Retries_Queue",
+                "DELIVERY_BUDGET_HOURS": "0",
+                "COALESCE_WINDOW_MS": "soon",
             }
         )
     text = " ".join(error.value.problems)
@@ -44,6 +51,10 @@ def test_every_problem_is_reported_at_once_by_name() -> None:
         "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE",
         "MAX_BODY_BYTES",
         "FIG_EVENT_TYPES",
+        "AzureWebJobsStorage",
+        "RETRY_QUEUE_NAME",
+        "DELIVERY_BUDGET_HOURS",
+        "COALESCE_WINDOW_MS",
     ):
         assert name in text
     assert "Logins" in text

@@ -1,0 +1,141 @@
+"""The retry worker and dead-letter routes in the local host, on Azurite and the emulators."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+import requests
+
+from local.azurite import Azurite
+from local.emulators.faults import Fault
+from local.emulators.stack import EmulatorStack
+from local.host.process import LocalHostProcess
+from shared.adapters.retry_storage import RetryStorage, build_retry_storage
+from tests.logscan import remember_log_file, remember_secret
+from tests.retry_support import STREAM, envelope, retry_azurite, retry_settings, storage_env
+
+__all__ = ["retry_azurite"]  # fixture used here
+pytestmark = pytest.mark.e2e
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class RetryHost:
+    """The running host and the storage it works on."""
+
+    def __init__(self, host: LocalHostProcess, storage: RetryStorage) -> None:
+        self.host = host
+        self.storage = storage
+
+    def admin(self, method: str, path: str, **kwargs: object) -> requests.Response:
+        headers = {"x-functions-key": self.host.master_key}
+        return requests.request(method, self.host.url(path), headers=headers, timeout=60, **kwargs)  # type: ignore[arg-type]
+
+    def dead_letter_count(self) -> int:
+        return asyncio.run(self.storage.dead_letters.count())
+
+    def queue_depth(self) -> int:
+        return asyncio.run(self.storage.queue.depth())
+
+
+@pytest.fixture(scope="module")
+def retry_host(
+    emulators: EmulatorStack, retry_azurite: Azurite, state_dir: Path
+) -> Iterator[RetryHost]:
+    env = storage_env(retry_azurite)
+    storage = build_retry_storage(retry_settings(env), None)
+    log_path = state_dir / "e2e-retry-host.log"
+    remember_log_file(log_path)
+    host = LocalHostProcess(
+        "tests.e2e.retry_app:app",
+        env={
+            **emulators.app_environment(),
+            **env,
+            "LOCAL_HOST_MAX_POLLING_INTERVAL_SECONDS": "0.2",
+        },
+        log_path=log_path,
+    )
+    with host:
+        remember_secret(host.master_key)
+        remember_secret(host.function_key)
+        yield RetryHost(host, storage)
+
+
+def stored_ids(emulators: EmulatorStack) -> list[str]:
+    return [r.row["EventId"] for r in emulators.ingestion.rows(STREAM)]
+
+
+def test_an_event_queued_during_an_outage_lands_once_after_recovery(
+    retry_host: RetryHost, emulators: EmulatorStack
+) -> None:
+    """Ingestion down: the worker re-queues with backoff; once it is back, one row lands."""
+    emulators.ingestion.reset()
+    sent = envelope()
+    assert sent.rows is not None
+    event_id = sent.rows[0]["EventId"]
+    log_offset = len(retry_host.host.logs())
+    emulators.stop_emulator("ingestion")
+    try:
+        asyncio.run(retry_host.storage.queue.enqueue(sent))
+        wait_for(
+            lambda: "requeued" in retry_host.host.logs()[log_offset:] or None,
+            "the worker to re-queue during the outage",
+        )
+    finally:
+        emulators.start_emulator("ingestion")
+    wait_for(lambda: event_id in stored_ids(emulators) or None, "the row after recovery")
+    wait_for(lambda: retry_host.queue_depth() == 0 or None, "the queue to empty")
+    assert stored_ids(emulators).count(event_id) == 1
+    assert retry_host.dead_letter_count() == 0
+
+
+def test_a_refused_event_is_dead_lettered_then_replayed_over_http(
+    retry_host: RetryHost, emulators: EmulatorStack
+) -> None:
+    """400: a dead letter, listed over HTTP; replayed with the master key, it lands."""
+    emulators.ingestion.reset()
+    emulators.ingestion.faults.add(Fault(status=400, times=1))
+    sent = envelope()
+    assert sent.rows is not None
+    event_id = sent.rows[0]["EventId"]
+    asyncio.run(retry_host.storage.queue.enqueue(sent))
+    wait_for(lambda: retry_host.dead_letter_count() == 1 or None, "the dead letter")
+
+    listed = retry_host.admin("GET", "/api/ops/dead-letters")
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    assert body["count"] == 1
+    assert body["byTarget"] == {"sentinel:Custom-FigEvents": 1}
+    assert body["poisonQueue"] == 0
+    [summary] = body["deadLetters"]
+    assert summary["reason"].startswith("permanent:")
+
+    replayed = retry_host.admin("POST", "/api/ops/dead-letters/replay", json={"all": True})
+    assert replayed.status_code == 200, replayed.text
+    assert replayed.json()["replayed"] == [summary["name"]]
+    wait_for(lambda: event_id in stored_ids(emulators) or None, "the replayed row")
+    assert retry_host.dead_letter_count() == 0
+    assert stored_ids(emulators) == [event_id]
+
+
+def test_dead_letter_routes_need_the_master_key(retry_host: RetryHost) -> None:
+    """ADMIN level: no key or a function key is 401; the master key is let in."""
+    url = retry_host.host.url("/api/ops/dead-letters")
+    assert requests.get(url, timeout=30).status_code == 401
+    function_key = {"x-functions-key": retry_host.host.function_key}
+    assert requests.get(url, headers=function_key, timeout=30).status_code == 401
+    assert retry_host.admin("GET", "/api/ops/dead-letters").status_code == 200
