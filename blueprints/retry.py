@@ -27,7 +27,8 @@ from typing import Any
 import azure.functions as func
 
 from blueprints.http import to_response
-from shared.bootstrap import get_retry_deps, get_retry_storage
+from shared.bootstrap import get_bridge, get_retry_deps, get_retry_storage
+from shared.counting import record_retry
 from shared.errors import BridgeError, MalformedPayload
 from shared.intake import Reply, error_reply
 from shared.replay import MAX_REPLAY, list_dead_letters, replay
@@ -49,6 +50,7 @@ async def retry_worker(msg: func.QueueMessage) -> None:
     """Deliver one retry envelope; raise only if it could not be handed back to storage."""
     text = msg.get_body().decode("utf-8", errors="replace")
     outcome = await deliver_message(text, get_retry_deps(), now=datetime.now(UTC), rng=_jitter)
+    record_retry(get_bridge(), outcome)
     logger.info(
         "Retry message %s (dequeue %s): %s", msg.id, msg.dequeue_count, outcome.result.value
     )

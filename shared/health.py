@@ -11,12 +11,14 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.bootstrap import Bridge
+from shared.bridge_health import health_summary
 from shared.errors import ConfigError, SecretMissing, UpstreamUnavailable
+from shared.schema import TABLES_DIR, load_table
 from shared.settings import Settings
-from shared.sources import fig
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +52,11 @@ class Check:
 
 @dataclass(frozen=True)
 class HealthReport:
-    """All checks; healthy only when every check passed."""
+    """All checks; healthy only when every check passed. ``delivery`` is information only:
+    the retry queue's depth and oldest age, and the dead-letter count."""
 
     checks: tuple[Check, ...]
+    delivery: dict[str, Any] | None = None
 
     @property
     def healthy(self) -> bool:
@@ -66,6 +70,7 @@ class HealthReport:
             "checks": [
                 {k: v for k, v in asdict(check).items() if v is not None} for check in self.checks
             ],
+            **({"delivery": self.delivery} if self.delivery is not None else {}),
         }
 
 
@@ -85,9 +90,14 @@ async def run_health(
         _token(bridge, settings.logs_ingestion_audience),
         _token(bridge, KEY_VAULT_AUDIENCE),
         _secret(bridge, settings.fig_secret_hash_name, purpose="Fig's webhook secret hash"),
-        _stream(bridge, fig.table().stream),
+        *(
+            _secret(bridge, name, purpose=purpose, optional=True)
+            for name, purpose in _optional_secrets(settings)
+        ),
+        *(_stream(bridge, stream) for stream in _streams(settings)),
     )
-    report = HealthReport(tuple(checks))
+    summary = await health_summary(bridge.retry_queue, bridge.dead_letters, now=datetime.now(UTC))
+    report = HealthReport(tuple(checks), summary)
     if not report.healthy:
         logger.warning("Health: failing checks %s", ", ".join(c.name for c in checks if not c.ok))
     return report
@@ -109,11 +119,35 @@ async def _token(bridge: Bridge, audience: str) -> Check:
     return Check(name, ok=True, detail="managed identity issued a token")
 
 
-async def _secret(bridge: Bridge, secret_name: str, *, purpose: str) -> Check:
+def _optional_secrets(settings: Settings) -> list[tuple[str, str]]:
+    """Secrets whose absence switches a source off rather than breaking the bridge."""
+    secrets = [
+        (settings.wallarm_token_name, "Wallarm's token (source off while absent)"),
+        (settings.elastic_auth_name, "Kibana's credentials (source off while absent)"),
+    ]
+    for source, config in settings.ingest_sources.items():
+        secrets += [
+            (name, f"a signing secret of ingest source {source}") for name in config.secret_names
+        ]
+    return secrets
+
+
+def _streams(settings: Settings) -> list[str]:
+    """Every stream the bridge writes: each table file's, and any ingest source's."""
+    streams = {load_table(path.stem).stream for path in TABLES_DIR.glob("*.json")}
+    streams |= {config.stream for config in settings.ingest_sources.values()}
+    return sorted(streams)
+
+
+async def _secret(
+    bridge: Bridge, secret_name: str, *, purpose: str, optional: bool = False
+) -> Check:
     name = f"keyvault:{secret_name}"
     try:
         await bridge.secrets.probe(secret_name)
     except SecretMissing:
+        if optional:
+            return Check(name, ok=True, detail=f"not set: {purpose}")
         return Check(
             name,
             ok=False,

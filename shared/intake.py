@@ -14,12 +14,14 @@ nothing unauthenticated reaches the code that reads its content:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.bootstrap import Bridge
+from shared.counting import record_reply, record_rows
 from shared.errors import (
     BridgeError,
     IngestionFailed,
@@ -60,14 +62,25 @@ async def receive(
     source: Source, route: str, request: InboundRequest, bridge: Callable[[], Bridge]
 ) -> Reply:
     """Handle one webhook for ``source`` (see the module docstring for the order of checks)."""
+    built: list[Bridge] = []  # the bridge, once settings allowed building it
+
+    def wired() -> Bridge:
+        if not built:
+            built.append(bridge())
+        return built[0]
+
+    code: str | None = None
     try:
-        return await _receive(source, route, request, bridge)
+        reply = await _receive(source, route, request, wired)
     except SecretMissing as error:
-        if source.off_without_secret:
-            return error_reply(UnknownEventType("This source is not enabled."), source=source.name)
-        return error_reply(error, source=source.name)
+        refusal = UnknownEventType("This source is not enabled.")
+        failure: BridgeError = refusal if source.off_without_secret else error
+        reply, code = error_reply(failure, source=source.name), failure.code
     except BridgeError as error:
-        return error_reply(error, source=source.name)
+        reply, code = error_reply(error, source=source.name), error.code
+    with contextlib.suppress(BridgeError):  # broken settings: nothing to count with
+        record_reply(wired(), source.name, reply.status, code)
+    return reply
 
 
 async def _receive(
@@ -90,6 +103,7 @@ async def _receive(
     skipped = len(parsed.rows) - len(rows)
     if not rows:
         logger.info("%s: %d event(s) of types not enabled; nothing forwarded", source.name, skipped)
+        record_rows(wired, source.name, accepted=0, queued=0, dead_lettered=0, skipped=skipped)
         return Reply(200, {"forwarded": False, "skipped": skipped})
     stream = source.table().stream
     handed_off = HandedOff(queued=0, dead_lettered=0)
@@ -109,6 +123,14 @@ async def _receive(
         )
     if parsed.on_accepted is not None:
         parsed.on_accepted()  # every row is in Sentinel or durably stored: safe to remember
+    record_rows(
+        wired,
+        source.name,
+        accepted=len(rows) - handed_off.queued - handed_off.dead_lettered,
+        queued=handed_off.queued,
+        dead_lettered=handed_off.dead_lettered,
+        skipped=skipped,
+    )
     event_ids = [row["EventId"] for row in rows]
     accepted = len(rows) - handed_off.queued - handed_off.dead_lettered
     logger.info(

@@ -123,6 +123,8 @@ class RetryOutcome:
             some rows, refused some for good and some for now (those are re-queued,
             and the result is REQUEUED).
         late_rows: rows whose ``TimeGenerated`` had to be set to now.
+        source: the SaaS source the delivery came from (for the health counters).
+        rows: how many rows (or 1 for a payload) the delivery carried.
     """
 
     result: Result
@@ -133,6 +135,8 @@ class RetryOutcome:
     reason: str | None = None
     dead_letters: tuple[str, ...] = ()
     late_rows: int = 0
+    source: str | None = None
+    rows: int = 0
 
 
 async def deliver_message(
@@ -188,6 +192,8 @@ async def _attempt(
         target=envelope.target,
         attempt=envelope.attempt,
         late_rows=late,
+        source=envelope.source,
+        rows=len(envelope.rows) if envelope.rows is not None else 1,
     )
     if deliver is None:
         reason = f"this bridge cannot deliver to target kind '{kind}'"

@@ -36,10 +36,26 @@ def test_all_checks_pass_without_writing_a_row(emulators: EmulatorStack) -> None
         "token:https://monitor.azure.com",
         "token:https://vault.azure.net",
         "keyvault:fig-secret-hash",
+        "keyvault:wallarm-token",
+        "keyvault:elastic-webhook-auth",
+        "ingestion:Custom-BridgeEvents",
+        "ingestion:Custom-BridgeHealth",
+        "ingestion:Custom-ElasticAlerts",
         "ingestion:Custom-FigEvents",
+        "ingestion:Custom-WallarmEvents",
     }
     assert emulators.ingestion.rows() == []
     assert emulators.ingestion.stats()["streams"]["Custom-FigEvents"]["requests"] == 1
+    assert check(report, "keyvault:wallarm-token")["detail"].startswith("not set")
+
+
+def test_health_shows_the_retry_queue_and_dead_letters() -> None:
+    """The delivery summary: queue depth, oldest queued age and dead-letter count."""
+    _, report = health()
+    assert report["delivery"] == {
+        "retryQueue": {"depth": 0, "oldestQueuedAgeSeconds": None},
+        "deadLetters": {"count": 0},
+    }
 
 
 def test_missing_role_names_the_role_and_the_delay(emulators: EmulatorStack) -> None:
