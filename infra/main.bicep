@@ -290,6 +290,7 @@ module functionApp 'app/function.bicep' = {
       SIGNL4_WEBHOOK_BASE: signl4WebhookBase
       SIGNL4_TEAM_SECRET_NAME: secretNames.signl4Team
       SIGNL4_CALLBACK_TOKEN_NAME: secretNames.signl4Callback
+      SIGNL4_CLOSE_CLASSIFICATION: '' // empty: the app's default (Undetermined)
       // Sources (inbound webhooks)
       FIG_SECRET_HASH_NAME: secretNames.fig
       FIG_EVENT_TYPES: figEventTypes

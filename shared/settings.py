@@ -17,6 +17,7 @@ from types import MappingProxyType
 from urllib.parse import urlparse
 
 from shared.errors import ConfigError
+from shared.incidents import config as incident_config
 from shared.sources import fig_contracts, ingest
 from shared.storage_connection import StorageConnection, parse_storage_connection
 
@@ -120,6 +121,58 @@ SETTINGS: tuple[Setting, ...] = (
         "bridgehealth",
         "Storage table where each process writes its health counters for BridgeHealth_CL",
     ),
+    Setting(
+        "SENTINEL_SUBSCRIPTION_ID",
+        "",
+        "Subscription of the Sentinel workspace whose incidents are forwarded; empty: off",
+    ),
+    Setting("SENTINEL_RESOURCE_GROUP", "", "Resource group of the Sentinel workspace"),
+    Setting("SENTINEL_WORKSPACE_NAME", "", "Name of the Sentinel (Log Analytics) workspace"),
+    Setting(
+        "ARM_ENDPOINT",
+        "https://management.azure.com",
+        "Azure Resource Manager endpoint (sovereign clouds differ)",
+    ),
+    Setting(
+        "INCIDENT_POLL_SCHEDULE",
+        "0 */5 * * * *",
+        "NCRONTAB schedule of the incident poller (the host resolves it: set it)",
+    ),
+    Setting("INCIDENT_STATUSES", "New", "Comma list of incident statuses forwarded"),
+    Setting("INCIDENT_SEVERITIES", "", "Comma list of incident severities forwarded; empty: all"),
+    Setting(
+        "INCIDENT_MAX_AGE_HOURS",
+        "24",
+        "Incidents created longer ago than this are not forwarded (and the first poll's window)",
+    ),
+    Setting("INCIDENT_LABEL", "", "Forward only incidents carrying this label; empty: all"),
+    Setting(
+        "SIGNL4_WEBHOOK_BASE",
+        "https://connect.signl4.com/webhook/",
+        "SIGNL4 inbound webhook base URL; the team secret is appended",
+    ),
+    Setting(
+        "SIGNL4_TEAM_SECRET_NAME",
+        "signl4-team-secret",
+        "Key Vault secret holding the SIGNL4 team secret; absent: SIGNL4 is off",
+    ),
+    Setting(
+        "SIGNL4_CALLBACK_TOKEN_NAME",
+        "signl4-callback-token",
+        "Key Vault secret holding the token in /api/signl4/{token}; absent: that route is 404",
+    ),
+    Setting(
+        "SIGNL4_CLOSE_CLASSIFICATION",
+        "Undetermined",
+        "Classification set when SIGNL4 closes an incident (TruePositive, BenignPositive, "
+        "FalsePositive, Undetermined)",
+    ),
+    Setting(
+        "WEBHOOK_DESTINATIONS",
+        "[]",
+        'JSON list of {"name", "url", "secretName"}: signed (Standard Webhooks) incident '
+        "destinations",
+    ),
 )
 
 SETTING_NAMES: frozenset[str] = frozenset(s.name for s in SETTINGS)
@@ -155,6 +208,7 @@ class Settings:
     retry_max_seconds: float
     coalesce_window_seconds: float
     health_table_name: str
+    incidents: incident_config.IncidentSettings
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -188,6 +242,7 @@ class Settings:
             coalesce_window_seconds=reader.number("COALESCE_WINDOW_MS", at_least=0, at_most=1000)
             / 1000,
             health_table_name=_table_name(reader, "HEALTH_TABLE_NAME"),
+            incidents=_incidents(reader),
         )
         if reader.problems:
             raise ConfigError(reader.problems)
@@ -315,3 +370,29 @@ def _storage(reader: _Reader, environ: Mapping[str, str]) -> StorageConnection:
     except ValueError as error:
         reader.problems.append(str(error))
         return StorageConnection(setting="AzureWebJobsStorage")  # never used: ConfigError follows
+
+
+def _incidents(reader: _Reader) -> incident_config.IncidentSettings:
+    """Incident forwarding's settings; their problems join the others."""
+    values = {
+        name: reader.text(name)
+        for name in (
+            "SENTINEL_SUBSCRIPTION_ID",
+            "SENTINEL_RESOURCE_GROUP",
+            "SENTINEL_WORKSPACE_NAME",
+            "INCIDENT_POLL_SCHEDULE",
+            "INCIDENT_STATUSES",
+            "INCIDENT_SEVERITIES",
+            "INCIDENT_MAX_AGE_HOURS",
+            "INCIDENT_LABEL",
+            "SIGNL4_TEAM_SECRET_NAME",
+            "SIGNL4_CALLBACK_TOKEN_NAME",
+            "SIGNL4_CLOSE_CLASSIFICATION",
+            "WEBHOOK_DESTINATIONS",
+        )
+    }
+    values["ARM_ENDPOINT"] = reader.https_url("ARM_ENDPOINT")
+    values["SIGNL4_WEBHOOK_BASE"] = reader.https_url("SIGNL4_WEBHOOK_BASE")
+    settings, problems = incident_config.parse_incident_settings(values)
+    reader.problems.extend(problems)
+    return settings

@@ -1,0 +1,92 @@
+"""What the bridge remembers about forwarded incidents, and what to do with a listed one (pure).
+
+A :class:`Forwarded` record per incident the bridge has sent somewhere: the version last
+handled (``lastModifiedTimeUtc`` as written by the service), the fingerprint of what
+destinations were last told, the destinations it went to, and the etags of the bridge's
+own writes (tags, write-back from SIGNL4). :func:`decide` turns a listed incident and its
+record into an :class:`Action`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from shared.incidents.config import IncidentSettings
+from shared.incidents.model import Incident, parse_arm_time
+from shared.incidents.query import matches
+
+MAX_OWN_ETAGS = 8
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    """One forwarded incident, as stored."""
+
+    name: str
+    version: str
+    fingerprint: str
+    status: str
+    destinations: tuple[str, ...] = ()
+    own_etags: tuple[str, ...] = ()
+
+    def handled(self, incident: Incident) -> Forwarded:
+        """This record once ``incident``'s version was handled (delivered, queued or echo)."""
+        return replace(
+            self,
+            version=incident.last_modified_text,
+            fingerprint=incident.fingerprint(),
+            status=incident.text("status"),
+        )
+
+    def with_own_write(self, incident: Incident) -> Forwarded:
+        """After the bridge itself wrote ``incident`` (its answer): remember the etag, and
+        treat what it now says as known, so the write does not come back as news."""
+        etags = self.own_etags
+        if incident.etag is not None and incident.etag not in etags:
+            etags = (*etags, incident.etag)[-MAX_OWN_ETAGS:]
+        return replace(self.handled(incident), own_etags=etags)
+
+    def with_destinations(self, names: tuple[str, ...]) -> Forwarded:
+        """Add destinations the incident has now gone to."""
+        merged = tuple(dict.fromkeys((*self.destinations, *names)))
+        return replace(self, destinations=merged)
+
+
+class Action(enum.Enum):
+    """What the poller does with one listed incident."""
+
+    SEEN = "seen"
+    """This version (or a later one) was handled already."""
+    ECHO = "echo"
+    """A version the bridge wrote itself, or a change destinations do not see: note it."""
+    IGNORE = "ignore"
+    """Never forwarded and not matching the filters."""
+    CREATE = "create"
+    """Forward to every enabled destination."""
+    UPDATE = "update"
+    """Tell the destinations it went to what changed."""
+
+
+def decide(
+    incident: Incident, record: Forwarded | None, settings: IncidentSettings, now: datetime
+) -> Action:
+    """What to do with ``incident``, given what the bridge remembers of it."""
+    if record is None:
+        return Action.CREATE if matches(incident, settings, now) else Action.IGNORE
+    if incident.last_modified <= parse_arm_time(record.version):
+        return Action.SEEN
+    if incident.etag in record.own_etags or incident.fingerprint() == record.fingerprint:
+        return Action.ECHO
+    return Action.UPDATE
+
+
+def first_record(incident: Incident) -> Forwarded:
+    """The record of an incident about to be forwarded for the first time."""
+    return Forwarded(
+        name=incident.name,
+        version=incident.last_modified_text,
+        fingerprint=incident.fingerprint(),
+        status=incident.text("status"),
+    )
