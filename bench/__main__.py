@@ -1,7 +1,8 @@
 """`make bench`: every benchmark, figures beside their baselines, in one run.
 
 BENCH_EVENTS and BENCH_SENDERS scale the intake load (defaults: 5,000 events, 32 senders,
-as the foundation issue names); BENCH_BASELINE_EVENTS the naive relay's share (500).
+as the foundation issue names); BENCH_BASELINE_EVENTS the naive relay's share (500);
+BENCH_DRAIN_EVENTS the events queued during the outage of the drain benchmark (10,000).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import logging
 import os
 import platform
 import sys
+from collections.abc import Callable
 
+from bench.delivery import bench_coalescing, bench_drain, bench_packing
 from bench.intake import bench_cold_start, bench_intake
 
 
@@ -24,10 +27,15 @@ def main() -> int:
         f"Python {platform.python_version()}\n",
         flush=True,
     )
-    for section in (
+    drain_events = int(os.environ.get("BENCH_DRAIN_EVENTS", "10000"))
+    sections: tuple[Callable[[], list[str]], ...] = (
         lambda: bench_intake(events=events, senders=senders, baseline_events=baseline_events),
         bench_cold_start,
-    ):
+        lambda: bench_coalescing(events=events, senders=senders),
+        bench_packing,
+        lambda: bench_drain(events=drain_events, senders=senders),
+    )
+    for section in sections:
         print("\n".join(section()) + "\n", flush=True)
     return 0
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import requests
 
+from bench.env import local_azure
 from bench.load import LoadResult, run_load, security_event
-from local.emulators.stack import EmulatorStack
 from local.host.process import LocalHostProcess
 from shared.auth.fig import hash_fig_secret
 
@@ -47,12 +47,12 @@ def bench_intake(*, events: int, senders: int, baseline_events: int) -> list[str
         f" {'uploads':>10}",
     ]
     secret = str(uuid.uuid4())
-    with tempfile.TemporaryDirectory() as scratch, EmulatorStack(Path(scratch)) as stack:
+    with tempfile.TemporaryDirectory() as scratch, local_azure(Path(scratch)) as (stack, env):
         stack.keyvault.set_secret("fig-secret-hash", hash_fig_secret(secret))
         for name, app in APPS.items():
             count = events if app == APPS["sentinel-bridge"] else baseline_events
             stack.ingestion.reset()
-            with LocalHostProcess(app, env=stack.app_environment()) as host:
+            with LocalHostProcess(app, env=env) as host:
                 url = host.url("/api/fig/SecurityEvent")
                 run_load(url, secret, events=min(50, count), senders=senders)  # warm up
                 stack.ingestion.reset()
@@ -104,9 +104,8 @@ def bench_cold_start() -> list[str]:
     ]
     secret = str(uuid.uuid4())
     test_event = REPO_ROOT.parent / "shared/reference/payloads/fig_security_event_test.json"
-    with tempfile.TemporaryDirectory() as scratch, EmulatorStack(Path(scratch)) as stack:
+    with tempfile.TemporaryDirectory() as scratch, local_azure(Path(scratch)) as (stack, env):
         stack.keyvault.set_secret("fig-secret-hash", hash_fig_secret(secret))
-        env = stack.app_environment()
         for name, app in APPS.items():
             ms, status = _first_answer_ms(
                 app, env, "/api/fig/SecurityEvent", security_event(0), secret

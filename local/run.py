@@ -13,8 +13,10 @@ its row reached the ingestion emulator, and exits: the test suite uses it to kee
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import logging
+import secrets
 import signal
 import sys
 import threading
@@ -33,6 +35,7 @@ from shared.auth.fig import hash_fig_secret
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_INGEST_SOURCES = {"demo": {"stream": "Custom-BridgeEvents", "secretNames": ["demo-whsec"]}}
 SAMPLE_SETTINGS = REPO_ROOT / "local.settings.sample.json"
 
 
@@ -44,12 +47,14 @@ class Ports:
     identity: int = 7081
     keyvault: int = 7082
     ingestion: int = 7083
+    sentinel: int = 7084
+    signl4: int = 7085
     blob: int = 10000
     queue: int = 10001
     table: int = 10002
 
 
-FREE_PORTS = Ports(0, 0, 0, 0, 0, 0, 0)
+FREE_PORTS = Ports(0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 class LocalBridge:
@@ -59,6 +64,10 @@ class LocalBridge:
         self.state_dir = state_dir
         self.ports = ports
         self.fig_secret = str(uuid.uuid4())
+        # The other sources' credentials, made fresh too, so every URL works at once.
+        self.wallarm_token = secrets.token_hex(24)
+        self.elastic_credentials = f"kibana:{secrets.token_urlsafe(18)}"
+        self.ingest_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
         self.azurite = Azurite(
             state_dir / "azurite",
             blob_port=ports.blob,
@@ -70,6 +79,8 @@ class LocalBridge:
             identity_port=ports.identity,
             keyvault_port=ports.keyvault,
             ingestion_port=ports.ingestion,
+            sentinel_port=ports.sentinel,
+            signl4_port=ports.signl4,
         )
         self.host: LocalHostProcess | None = None
 
@@ -80,6 +91,9 @@ class LocalBridge:
         self.emulators.start()
         # Fig shows the hash of a new secret; the bridge only ever holds that hash.
         self.emulators.keyvault.set_secret("fig-secret-hash", hash_fig_secret(self.fig_secret))
+        self.emulators.keyvault.set_secret("wallarm-token", self.wallarm_token)
+        self.emulators.keyvault.set_secret("elastic-webhook-auth", self.elastic_credentials)
+        self.emulators.keyvault.set_secret("demo-whsec", self.ingest_secret)
         settings_path = self.state_dir / "local.settings.json"
         settings_path.write_text(json.dumps(self._settings(), indent=2))
         self.host = LocalHostProcess(
@@ -104,6 +118,7 @@ class LocalBridge:
         values = dict(sample["Values"])
         values.update(self.emulators.app_environment())
         values["AzureWebJobsStorage"] = self.azurite.connection_string
+        values["INGEST_SOURCES"] = json.dumps(DEMO_INGEST_SOURCES)
         return {**sample, "Values": values}
 
     def banner(self) -> str:
@@ -118,6 +133,13 @@ class LocalBridge:
                 f"  Fig webhook base URL:  {base}/fig/   (Fig's Base URI must end with '/')",
                 f"  Fig secret:            {self.fig_secret}",
                 "                        (paste into Fig's webhook client; the vault has its hash)",
+                f"  Wallarm:               {base}/wallarm   header X-Auth-Token: "
+                f"{self.wallarm_token}",
+                f"  Elastic alerts:        {base}/elastic/alerts   Basic auth "
+                f"{self.elastic_credentials}",
+                f"  Signed webhooks:       {base}/ingest/demo   Standard Webhooks secret "
+                f"{self.ingest_secret}",
+                f"  OpenAPI:               {base}/openapi.json",
                 f"  Health:                curl -H 'x-functions-key: {self.host.function_key}' "
                 f"{base}/health",
                 f"  Rows that landed:      curl -k {ingestion}/_emulator/rows",

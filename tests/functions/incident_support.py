@@ -17,7 +17,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from local.emulators.stack import EmulatorStack
 from local.tls import server_ssl_context
-from shared.adapters.retry_storage import RetryStorage, build_retry_storage
+from shared.adapters.retry_storage import RetryStorage
 from shared.bootstrap import get_bridge, reset_bridge
 from shared.delivery.envelope import Envelope
 from shared.incidents.config import WebhookDestination
@@ -90,7 +90,7 @@ def take_queued(storage: RetryStorage, count: int, *, timeout: float = 10.0) -> 
     """Receive ``count`` retry messages as the host would (waiting out their backoff)."""
     from tests.retry_support import host_decode
 
-    client = storage.queue._queue  # noqa: SLF001
+    client = storage.queue._queue
     texts: list[str] = []
     deadline = time.monotonic() + timeout
     while len(texts) < count and time.monotonic() < deadline:
@@ -127,7 +127,6 @@ def retry(storage: RetryStorage, forwarder: Forwarder, text: str) -> RetryOutcom
     return asyncio.run(deliver_message(text, deps, now=datetime.now(UTC), rng=random.Random(1)))
 
 
-
 class WebhookReceiver:
     """An HTTPS endpoint on 127.0.0.1 (the emulators' certificate) that keeps every POST.
 
@@ -154,7 +153,7 @@ class WebhookReceiver:
                 """Quiet."""
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        certs = emulators._certs  # noqa: SLF001
+        certs = emulators._certs
         assert certs is not None
         context = server_ssl_context(certs)
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)

@@ -64,9 +64,9 @@ def event(sample: str, incident: str, *, event_id: str | None = None) -> bytes:
 
 
 def stored(emulators: EmulatorStack, name: str) -> dict[str, Any]:
-    props: dict[str, Any] = next(
-        i for i in emulators.sentinel.incidents() if i["name"] == name
-    )["properties"]
+    props: dict[str, Any] = next(i for i in emulators.sentinel.incidents() if i["name"] == name)[
+        "properties"
+    ]
     return props
 
 
