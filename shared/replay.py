@@ -35,12 +35,14 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.adapters.deadletters import BlobDeadLetters, is_dead_letter_name
 from shared.delivery.envelope import EnvelopeError
 from shared.errors import ConfigError, UpstreamUnavailable
 from shared.ports import RetryQueue
+
+if TYPE_CHECKING:  # the storage SDK is imported on first use, not when the app is indexed
+    from shared.adapters.deadletters import BlobDeadLetters
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +112,8 @@ async def replay(
         ValueError: a name is not a dead letter's name.
         UpstreamUnavailable: the dead letters could not be listed.
     """
+    from shared.adapters.deadletters import is_dead_letter_name
+
     if replay_all:
         listed = await store.list(MAX_REPLAY, target=target)
         names = [summary.name for summary in listed if summary.kind == "dead-letter"]
