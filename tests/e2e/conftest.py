@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from local.azurite import Azurite
 from local.emulators.stack import EmulatorStack
 from local.host.process import LocalHostProcess
 from tests.azure_fixtures import FigCredentials, new_fig_credentials, storage_env
-from tests.logscan import remember_log_file
+from tests.logscan import remember_log_file, remember_secret
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +50,11 @@ def fig(emulators: EmulatorStack, host_fig_credentials: FigCredentials) -> FigCr
     emulators.keyvault.set_secret("fig-secret-hash", host_fig_credentials.hash)
     emulators.ingestion.reset()
     return host_fig_credentials
+
+
+@pytest.fixture(scope="session")
+def wallarm_token(emulators: EmulatorStack) -> str:
+    """Wallarm's token, in the vault (the source is off until it is)."""
+    token = remember_secret(secrets.token_hex(24))
+    emulators.keyvault.set_secret("wallarm-token", token)
+    return token
