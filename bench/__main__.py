@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from bench.delivery import bench_coalescing, bench_drain, bench_packing
 from bench.intake import bench_cold_start, bench_intake
+from bench.sources import bench_wallarm
 
 
 def main() -> int:
@@ -34,6 +35,7 @@ def main() -> int:
         lambda: bench_coalescing(events=events, senders=senders),
         bench_packing,
         lambda: bench_drain(events=drain_events, senders=senders),
+        bench_wallarm,
     )
     for section in sections:
         print("\n".join(section()) + "\n", flush=True)

@@ -90,7 +90,7 @@ async def _receive(
         raise MethodNotAllowed(source.methods)
     source.check_route(route)
     wired = bridge()
-    check_size(request, wired.settings.max_body_bytes)
+    check_size(request, max(wired.settings.max_body_bytes, source.batch_body_bytes or 0))
     await source.authenticator.authenticate(request, wired.secrets, wired.settings)
     parsed = source.parse(route, request)
     if parsed.test:

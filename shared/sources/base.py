@@ -19,6 +19,11 @@ if TYPE_CHECKING:  # annotations only: settings imports the sources
     from shared.settings import Settings
 
 
+# Sources that send batches (Wallarm, Kibana) may send larger bodies than one event; rows
+# are still packed into requests under the service's 1 MB limit.
+BATCH_BODY_BYTES = 16 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class InboundRequest:
     """What the edge hands a source: method, headers (lower-case names), body, time."""
@@ -74,6 +79,11 @@ class Source(Protocol):
     @property
     def methods(self) -> frozenset[str]:
         """The HTTP methods the sender uses."""
+        ...
+
+    @property
+    def batch_body_bytes(self) -> int | None:
+        """A larger body limit for a source that sends batches, or None for MAX_BODY_BYTES."""
         ...
 
     @property

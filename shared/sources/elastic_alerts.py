@@ -27,7 +27,7 @@ from shared.errors import MalformedPayload, UnknownEventType
 from shared.eventid import event_id
 from shared.jsonbody import parse_json
 from shared.schema import TableSchema, load_table
-from shared.sources.base import InboundRequest, Parsed
+from shared.sources.base import BATCH_BODY_BYTES, InboundRequest, Parsed
 from shared.sources.media import check_json_media
 from shared.timepolicy import parse_timestamp, time_generated
 
@@ -189,6 +189,7 @@ class ElasticAlertsSource:
     name = SOURCE_NAME
     methods = frozenset({"POST", "PUT"})
     off_without_secret = True  # no credentials in the vault: /api/elastic/alerts answers 404
+    batch_body_bytes = BATCH_BODY_BYTES  # a rule's alerts in one body
 
     def __init__(self) -> None:
         self.authenticator = BasicOrTokenAuth(

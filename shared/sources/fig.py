@@ -197,6 +197,7 @@ class FigSource:
     name = SOURCE_NAME
     methods = frozenset({"POST"})
     off_without_secret = False  # Fig is the bridge's first source: a missing hash is an error
+    batch_body_bytes = None  # one event per request: MAX_BODY_BYTES
 
     def __init__(self) -> None:
         self.authenticator = FigSecretAuth()

@@ -232,6 +232,7 @@ class IngestSource:
 
     methods = frozenset({"POST"})
     off_without_secret = False  # a listed source without its secret is misconfigured: 503
+    batch_body_bytes = None  # one event per request: MAX_BODY_BYTES
 
     def __init__(self, route: str, settings: Callable[[], Settings], guard: ReplayGuard) -> None:
         """Bind ``route``; ``settings`` is called only after intake has read the settings."""

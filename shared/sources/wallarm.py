@@ -30,7 +30,7 @@ from shared.errors import MalformedPayload, UnknownEventType
 from shared.eventid import event_id
 from shared.jsonbody import parse_json
 from shared.schema import TableSchema, load_table
-from shared.sources.base import InboundRequest, Parsed
+from shared.sources.base import BATCH_BODY_BYTES, InboundRequest, Parsed
 from shared.sources.media import check_json_media
 from shared.timepolicy import time_generated
 
@@ -217,6 +217,7 @@ class WallarmSource:
     name = SOURCE_NAME
     methods = frozenset({"POST", "PUT"})
     off_without_secret = True  # no token in the vault: /api/wallarm answers 404
+    batch_body_bytes = BATCH_BODY_BYTES  # batches of hits: 1,000 are ~1.3 MB
 
     def __init__(self) -> None:
         self.authenticator = HeaderTokenAuth(

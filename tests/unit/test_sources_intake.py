@@ -205,3 +205,13 @@ def test_repeated_webhook_id_is_200_without_a_second_row(world: World) -> None:
     assert again.status == 200
     assert again.body["duplicate"] is True
     assert len(world.sink.rows) == 1
+
+
+def test_batch_sources_take_bodies_over_the_single_event_limit() -> None:
+    """A Wallarm batch over MAX_BODY_BYTES is taken (up to 16 MiB); Fig's limit stays."""
+    world = World(MAX_BODY_BYTES="1000")
+    hit = raw("wallarm_hit.ndjson").splitlines()[0]
+    batch = b"\n".join([hit] * 5)
+    assert len(batch) > 1000
+    assert world.wallarm(batch).status == 202
+    assert world.wallarm(b"[" + b" " * (16 * 1024 * 1024) + b"]").status == 413
