@@ -27,5 +27,6 @@ def local_azure(
                 "AzureWebJobsStorage": azurite.connection_string,
                 "RETRY_QUEUE_NAME": "bench-retries",
                 "LOCAL_HOST_MAX_POLLING_INTERVAL_SECONDS": "0.5",
+                "INCIDENT_POLL_SCHEDULE": "0 */5 * * * *",
             },
         )

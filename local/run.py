@@ -20,8 +20,10 @@ import secrets
 import signal
 import sys
 import threading
+import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,14 +62,18 @@ FREE_PORTS = Ports(0, 0, 0, 0, 0, 0, 0, 0, 0)
 class LocalBridge:
     """Azurite, the emulators and the host, started and stopped together."""
 
-    def __init__(self, state_dir: Path, ports: Ports) -> None:
+    def __init__(
+        self, state_dir: Path, ports: Ports, *, poll_schedule: str = "*/20 * * * * *"
+    ) -> None:
         self.state_dir = state_dir
         self.ports = ports
+        self.poll_schedule = poll_schedule
         self.fig_secret = str(uuid.uuid4())
         # The other sources' credentials, made fresh too, so every URL works at once.
         self.wallarm_token = secrets.token_hex(24)
         self.elastic_credentials = f"kibana:{secrets.token_urlsafe(18)}"
         self.ingest_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+        self.signl4_callback_token = secrets.token_urlsafe(24)
         self.azurite = Azurite(
             state_dir / "azurite",
             blob_port=ports.blob,
@@ -94,6 +100,9 @@ class LocalBridge:
         self.emulators.keyvault.set_secret("wallarm-token", self.wallarm_token)
         self.emulators.keyvault.set_secret("elastic-webhook-auth", self.elastic_credentials)
         self.emulators.keyvault.set_secret("demo-whsec", self.ingest_secret)
+        # SIGNL4: the stand-in's team secret, and the token its callbacks come back with.
+        self.emulators.keyvault.set_secret("signl4-team-secret", self.emulators.signl4.team_secret)
+        self.emulators.keyvault.set_secret("signl4-callback-token", self.signl4_callback_token)
         settings_path = self.state_dir / "local.settings.json"
         settings_path.write_text(json.dumps(self._settings(), indent=2))
         self.host = LocalHostProcess(
@@ -119,6 +128,7 @@ class LocalBridge:
         values.update(self.emulators.app_environment())
         values["AzureWebJobsStorage"] = self.azurite.connection_string
         values["INGEST_SOURCES"] = json.dumps(DEMO_INGEST_SOURCES)
+        values["INCIDENT_POLL_SCHEDULE"] = self.poll_schedule  # often, to watch it happen
         return {**sample, "Values": values}
 
     def banner(self) -> str:
@@ -139,7 +149,9 @@ class LocalBridge:
                 f"{self.elastic_credentials}",
                 f"  Signed webhooks:       {base}/ingest/demo   Standard Webhooks secret "
                 f"{self.ingest_secret}",
+                f"  Elastic cases:         {base}/elastic/cases   (same Basic auth)",
                 f"  OpenAPI:               {base}/openapi.json",
+                f"  SIGNL4 callback:       {base}/signl4/{self.signl4_callback_token}",
                 f"  Health:                curl -H 'x-functions-key: {self.host.function_key}' "
                 f"{base}/health",
                 f"  Rows that landed:      curl -k {ingestion}/_emulator/rows",
@@ -151,6 +163,14 @@ class LocalBridge:
                 f"    -H 'Authorization: Secret {self.fig_secret}' \\",
                 "    -H 'Content-Type: application/json; charset=utf-8' \\",
                 f"    -d '{json.dumps(sample_event(), separators=(',', ':'))}'",
+                "",
+                "Seed a Sentinel incident; within 20 s it reaches the SIGNL4 stand-in:",
+                f"  curl -k -X POST {self.emulators.arm_endpoint}/_emulator/incidents "
+                """-d '{"title": "Brute force on ws-01", "severity": "High"}'""",
+                f"  curl -k {self.emulators.signl4_webhook_base.removesuffix('/webhook/')}"
+                "/_emulator/received",
+                "Then post SIGNL4's acknowledgement back (docs/sources/signl4.md) and watch the",
+                f"incident change: curl -k {self.emulators.arm_endpoint}/_emulator/incidents",
                 "",
                 "Ctrl-C stops everything.",
             ]
@@ -193,6 +213,42 @@ def smoke(bridge: LocalBridge) -> None:
     if stored != reply["eventIds"]:
         raise RuntimeError("the event's row did not land")
     print(f"smoke: 202 and 1 row in FigEvents_CL (EventId {stored[0]})")
+    smoke_incident(bridge)
+
+
+def smoke_incident(bridge: LocalBridge) -> None:
+    """Seed an incident, see it reach SIGNL4, acknowledge it, see Sentinel change."""
+    assert bridge.host is not None
+    sentinel, signl4 = bridge.emulators.sentinel, bridge.emulators.signl4
+    incident = sentinel.seed_incident(title="Brute force on ws-01", severity="High")
+    _wait_for(lambda: bool(signl4.received()), "the incident to reach SIGNL4")
+    acknowledgement = {
+        "eventType": 201,
+        "eventRaisedUtc": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "user": {"username": "Rene", "mailaddress": "rene@example.com", "id": "u-1"},
+        "alert": {"statusCode": 2, "externalEventId": incident["name"], "id": "a-1"},
+        "id": str(uuid.uuid4()),
+    }
+    request = urllib.request.Request(  # noqa: S310 - a loopback URL built here
+        bridge.host.url(f"/api/signl4/{bridge.signl4_callback_token}"),
+        data=json.dumps(acknowledgement).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30):  # noqa: S310
+        pass
+    (after,) = [i for i in sentinel.incidents() if i["name"] == incident["name"]]
+    if after["properties"]["status"] != "Active":
+        raise RuntimeError("the acknowledgement did not make the incident Active")
+    print("smoke: incident forwarded to SIGNL4, acknowledged, now Active in Sentinel")
+
+
+def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.25)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,7 +259,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="post one event, check, exit")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    bridge = LocalBridge(args.state_dir, FREE_PORTS if args.free_ports else Ports())
+    bridge = LocalBridge(
+        args.state_dir,
+        FREE_PORTS if args.free_ports else Ports(),
+        poll_schedule="*/2 * * * * *" if args.smoke else "*/20 * * * * *",
+    )
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

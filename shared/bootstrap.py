@@ -123,7 +123,8 @@ def build_bridge(settings: Settings) -> Bridge:
 
 def retry_deps(bridge: Bridge) -> RetryDeps:
     """What the retry worker needs, from the bridge."""
-    from shared.retry import RetryDeps
+    from shared.incidents.wiring import incident_targets
+    from shared.retry import RetryDeps, default_targets
 
     if bridge.storage is None:
         raise RuntimeError("this bridge has no retry storage")
@@ -135,6 +136,7 @@ def retry_deps(bridge: Bridge) -> RetryDeps:
         budget=bridge.settings.delivery_budget,
         base_seconds=bridge.settings.retry_base_seconds,
         cap_seconds=bridge.settings.retry_max_seconds,
+        targets={**default_targets(), **incident_targets()},
     )
 
 

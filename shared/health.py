@@ -96,6 +96,7 @@ async def run_health(
         ),
         *(_stream(bridge, stream) for stream in _streams(settings)),
     )
+    checks += await _incidents(bridge)
     summary = await health_summary(bridge.retry_queue, bridge.dead_letters, now=datetime.now(UTC))
     report = HealthReport(tuple(checks), summary)
     if not report.healthy:
@@ -117,6 +118,16 @@ async def _token(bridge: Bridge, audience: str) -> Check:
             "AZURE_CLIENT_ID names it (user-assigned identities).",
         )
     return Check(name, ok=True, detail="managed identity issued a token")
+
+
+async def _incidents(bridge: Bridge) -> list[Check]:
+    """Sentinel incidents: token, list, write permission, destinations (or "off")."""
+    # Imported here: the incident checks build on this module's Check.
+    from shared.incidents.health_checks import incident_checks
+    from shared.incidents.wiring import build_incident_wiring
+
+    wiring = build_incident_wiring(bridge)
+    return await incident_checks(bridge.credential, wiring.forwarder, datetime.now(UTC))
 
 
 def _optional_secrets(settings: Settings) -> list[tuple[str, str]]:

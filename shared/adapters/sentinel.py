@@ -30,13 +30,13 @@ from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.securityinsight import SecurityInsights
 
 from shared.errors import UpstreamUnavailable
-from shared.incidents.config import IncidentSettings
+from shared.incidents.config import IncidentSettings, arm_audience
+from shared.incidents.errors import IncidentConflict, IncidentNotFound
 
 logger = logging.getLogger(__name__)
 
 API_VERSION = "2025-06-01"
 PERMISSIONS_API_VERSION = "2022-04-01"
-DEFAULT_AUDIENCE = "https://management.azure.com"
 CLIENT_OPTIONS: dict[str, Any] = {
     "connection_timeout": 5,
     "read_timeout": 30,
@@ -44,14 +44,7 @@ CLIENT_OPTIONS: dict[str, Any] = {
     "retry_status": 0,  # a 429 surfaces: the poller holds its watermark instead of sleeping
 }
 REMAINING_READS = "x-ms-ratelimit-remaining-subscription-reads"
-
-
-class IncidentConflict(UpstreamUnavailable):
-    """409: the etag sent is stale (someone wrote the incident since it was read)."""
-
-
-class IncidentNotFound(UpstreamUnavailable):
-    """404: no such incident."""
+__all__ = ["IncidentConflict", "IncidentNotFound", "Page", "SentinelIncidents", "build_client"]
 
 
 @dataclass(frozen=True)
@@ -62,13 +55,6 @@ class Page:
     next_link: str | None
     remaining_reads: int | None
     server_time: datetime | None
-
-
-def arm_audience(endpoint: str) -> str:
-    """The token audience for ``endpoint``: itself for ``management.*`` hosts (sovereign
-    clouds), else the public cloud's (a local emulator)."""
-    host = urlsplit(endpoint).hostname or ""
-    return endpoint.rstrip("/") if host.startswith("management.") else DEFAULT_AUDIENCE
 
 
 def build_client(settings: IncidentSettings, credential: TokenCredential) -> SecurityInsights:

@@ -20,6 +20,14 @@ SIGNL4 = "SIGNL4"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _SECRET_NAME = re.compile(r"[A-Za-z0-9-]{1,127}")
 MAX_AGE_HOURS_LIMIT = 24 * 90  # Sentinel's investigation window
+DEFAULT_ARM_AUDIENCE = "https://management.azure.com"
+
+
+def arm_audience(endpoint: str) -> str:
+    """The token audience for ARM at ``endpoint``: itself for ``management.*`` hosts
+    (sovereign clouds), else the public cloud's (a local emulator)."""
+    host = urlparse(endpoint).hostname or ""
+    return endpoint.rstrip("/") if host.startswith("management.") else DEFAULT_ARM_AUDIENCE
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ from __future__ import annotations
 import enum
 import logging
 import random
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,45 @@ def envelope_for(target: str, payload: dict[str, Any], *, first_seen: datetime) 
     )
 
 
+class BreakerCache:
+    """Breakers held in memory for a few seconds, so a busy poll does not read and write
+    Table storage on every delivery. A change that disables or enables a destination is
+    written at once; counts at most ``SAVE_EVERY`` seconds late (another process's counts
+    may be overwritten then: the 12-hour ratio tolerates it)."""
+
+    SAVE_EVERY = 5.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._held: dict[str, tuple[breakers.Breaker, float, float]] = {}
+
+    async def get(self, state: IncidentState, destination: str) -> breakers.Breaker:
+        """The destination's breaker (read from storage when not held or stale)."""
+        held = self._held.get(destination)
+        if held is not None and self._clock() - held[1] < self.SAVE_EVERY:
+            return held[0]
+        breaker = await state.breaker(destination)
+        self._held[destination] = (breaker, self._clock(), self._clock())
+        return breaker
+
+    async def put(
+        self, state: IncidentState, destination: str, breaker: breakers.Breaker, *, force: bool
+    ) -> None:
+        """Hold ``breaker``; write it when forced or when the last write is old enough."""
+        now = self._clock()
+        saved = self._held.get(destination, (breaker, now, float("-inf")))[2]
+        if force or now - saved >= self.SAVE_EVERY:
+            await state.save_breaker(destination, breaker)
+            saved = now
+        self._held[destination] = (breaker, now, saved)
+
+    async def flush(self, state: IncidentState) -> None:
+        """Write every held breaker (end of a poll)."""
+        for destination, (breaker, loaded, _) in list(self._held.items()):
+            await state.save_breaker(destination, breaker)
+            self._held[destination] = (breaker, loaded, self._clock())
+
+
 @dataclass(frozen=True)
 class Forwarder:
     """Everything a delivery needs (built by ``shared.incidents.wiring``)."""
@@ -96,6 +136,7 @@ class Forwarder:
     base_seconds: float = 5.0
     cap_seconds: float = 900.0
     bridge_name: str = "sentinel-bridge"
+    breaker_cache: BreakerCache = field(default_factory=lambda: BreakerCache(), compare=False)
 
     async def attempt(self, envelope: Envelope, *, now: datetime) -> Delivery:
         """Deliver once; queue or dead-letter what did not pass (see the module docstring).
@@ -151,7 +192,7 @@ class Forwarder:
 
     async def enable(self, destination: str, *, now: datetime) -> None:
         """An admin re-enables a destination (and forgets the failures that tripped it)."""
-        await self.state.save_breaker(destination, breakers.Breaker())
+        await self.breaker_cache.put(self.state, destination, breakers.Breaker(), force=True)
         await self._status(destination, "enabled", "re-enabled by an admin", now)
 
     async def _send(self, envelope: Envelope, now: datetime) -> Answer:
@@ -167,7 +208,7 @@ class Forwarder:
         )
 
     async def _gate(self, destination: str, now: datetime) -> breakers.Gate:
-        state = await self.state.breaker(destination)
+        state = await self.breaker_cache.get(self.state, destination)
         gate = state.gate(now)
         if gate is breakers.Gate.PROBE:
             logger.info("Destination %s is disabled; this delivery is its probe", destination)
@@ -176,8 +217,10 @@ class Forwarder:
     async def _record(self, destination: str, *, ok: bool, now: datetime) -> None:
         if self.counters is not None:
             self.counters.count(destination, DELIVERED if ok else FAILED, kind="destination")
-        state, transition = (await self.state.breaker(destination)).record(ok, now)
-        await self.state.save_breaker(destination, state)
+        state, transition = (await self.breaker_cache.get(self.state, destination)).record(ok, now)
+        await self.breaker_cache.put(
+            self.state, destination, state, force=transition.value != "none"
+        )
         if transition is breakers.Transition.DISABLED:
             delivered, failed = state.totals(now)
             message = (

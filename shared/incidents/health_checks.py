@@ -16,10 +16,10 @@ from datetime import datetime
 
 from azure.core.credentials import TokenCredential
 
-from shared.adapters.sentinel import arm_audience
 from shared.errors import UpstreamUnavailable
 from shared.health import ROLE_PROPAGATION, Check
 from shared.incidents import permissions
+from shared.incidents.config import arm_audience
 from shared.incidents.forward import Forwarder
 from shared.incidents.poller import destinations
 

@@ -33,7 +33,7 @@ from shared.incidents.model import Incident, IncidentFormatError
 from shared.incidents.payloads import signl4_body, webhook_body, webhook_id
 from shared.incidents.ports import PollMarks
 from shared.incidents.sending import target_of
-from shared.incidents.state import Action, Forwarded, decide, first_record
+from shared.incidents.state import Action, Forwarded, decide, expired, first_record
 from shared.incidents.writeback import write
 
 logger = logging.getLogger(__name__)
@@ -125,6 +125,10 @@ async def poll(
     except UpstreamUnavailable as error:
         result.reason = error.message
         logger.warning("Incident poll ended early: %s", error.message)
+    try:
+        await forwarder.breaker_cache.flush(forwarder.state)
+    except UpstreamUnavailable as error:
+        logger.warning("Destination counts not stored: %s", error.message)
     result.listed, result.actions, result.deliveries = run.listed, run.actions, run.deliveries
     result.complete = complete and run.all_done
     if result.complete:
@@ -135,6 +139,8 @@ async def poll(
             PollMarks(watermark, now if result.swept else marks.last_sweep)
         )
         result.watermark = watermark
+        if result.swept:
+            await _forget_expired(forwarder, run.records, now)
     else:
         result.watermark = marks.watermark
         result.reason = result.reason or "some deliveries could not be stored"
@@ -147,6 +153,18 @@ async def poll(
         result.complete,
     )
     return result
+
+
+async def _forget_expired(
+    forwarder: Forwarder, records: dict[str, Forwarded], now: datetime
+) -> None:
+    """On a sweep: drop the records of incidents closed more than 30 days ago."""
+    for record in [r for r in records.values() if expired(r, now)]:
+        try:
+            await forwarder.state.forget_forwarded(record.name)
+        except UpstreamUnavailable as error:
+            logger.warning("Record of %s kept: %s", record.name, error.message)
+            return
 
 
 class _Run:
@@ -193,6 +211,9 @@ class _Run:
                 return await self._handle(incident)
             except UpstreamUnavailable as error:
                 logger.warning("Incident %s not handled: %s", incident.name, error.message)
+                return False
+            except ValueError as error:  # an answer not shaped like an incident, a bad payload
+                logger.error("Incident %s not handled: %s", incident.name, error)
                 return False
 
     async def _handle(self, incident: Incident) -> bool:

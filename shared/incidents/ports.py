@@ -87,6 +87,10 @@ class IncidentState(Protocol):
         """Store one record."""
         ...
 
+    async def forget_forwarded(self, name: str) -> None:
+        """Delete one record (gone already is fine)."""
+        ...
+
     async def breaker(self, destination: str) -> Breaker:
         """One destination's breaker (a fresh one if none is stored)."""
         ...

@@ -23,10 +23,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from shared.adapters.sentinel import IncidentNotFound
 from shared.auth.common import MAX_CREDENTIAL_LENGTH, matches_any, verify_rotating
 from shared.errors import BridgeError, SecretMissing, Unauthorized, UnknownEventType
 from shared.incidents.callback import MAX_COMMENTS, Kind, Signl4Event, parse_event
+from shared.incidents.errors import IncidentNotFound
 from shared.incidents.forward import Forwarder
 from shared.incidents.merge import Change
 from shared.incidents.model import Incident

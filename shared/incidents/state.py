@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.incidents.config import IncidentSettings
 from shared.incidents.model import Incident, parse_arm_time
 from shared.incidents.query import matches
 
 MAX_OWN_ETAGS = 8
+KEEP_CLOSED = timedelta(days=30)
+"""How long a closed incident's record is kept (SIGNL4 may still report on its alert)."""
 
 
 @dataclass(frozen=True)
@@ -90,3 +92,8 @@ def first_record(incident: Incident) -> Forwarded:
         fingerprint=incident.fingerprint(),
         status=incident.text("status"),
     )
+
+
+def expired(record: Forwarded, now: datetime) -> bool:
+    """Whether a record can be forgotten: closed, and untouched for ``KEEP_CLOSED``."""
+    return record.status == "Closed" and parse_arm_time(record.version) < now - KEEP_CLOSED

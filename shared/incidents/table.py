@@ -88,6 +88,10 @@ class TableIncidentState:
         }
         await self._call(self._upsert, entity)
 
+    async def forget_forwarded(self, name: str) -> None:
+        """Delete one incident's record."""
+        await self._call(self._table.delete_entity, "incident", name.lower())
+
     async def breaker(self, destination: str) -> Breaker:
         """One destination's breaker."""
         entity = await self._call(self._get, "breaker", destination)

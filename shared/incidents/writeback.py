@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 
-from shared.adapters.sentinel import IncidentConflict
 from shared.errors import UpstreamUnavailable
+from shared.incidents.errors import IncidentConflict
 from shared.incidents.merge import Change, put_body
 from shared.incidents.model import Incident
 from shared.incidents.ports import IncidentApi, IncidentState

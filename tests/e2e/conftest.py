@@ -29,6 +29,7 @@ def host_env(emulators: EmulatorStack, azurite: Azurite) -> dict[str, str]:
         **emulators.app_environment(),
         **storage_env(azurite),
         "LOCAL_HOST_MAX_POLLING_INTERVAL_SECONDS": "0.5",
+        "INCIDENT_POLL_SCHEDULE": "0 */5 * * * *",
         "RETRY_BASE_SECONDS": "0.5",
         "RETRY_MAX_SECONDS": "2",
     }

@@ -120,6 +120,7 @@ def fault_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             **stack.app_environment(),
             **storage_env(azurite),
             "LOCAL_HOST_MAX_POLLING_INTERVAL_SECONDS": "0.2",
+            "INCIDENT_POLL_SCHEDULE": "0 */5 * * * *",
             "RETRY_BASE_SECONDS": "0.2",
             "RETRY_MAX_SECONDS": "1",
         }

@@ -4,6 +4,7 @@ adapters: no input without valid credentials may give a 5xx, a crash, or a row."
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import azure.functions as func
@@ -56,7 +57,7 @@ headers = st.dictionaries(
 
 
 @pytest.fixture(autouse=True)
-def _sources_on(emulators: EmulatorStack, monkeypatch: pytest.MonkeyPatch) -> None:
+def _sources_on(emulators: EmulatorStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every source switched on, with credentials the generated requests do not know."""
     emulators.keyvault.set_secret("wallarm-token", remember_secret("wallarm-token-0123456789"))
     emulators.keyvault.set_secret("elastic-webhook-auth", remember_secret("kibana:pass-0123456789"))
@@ -67,6 +68,9 @@ def _sources_on(emulators: EmulatorStack, monkeypatch: pytest.MonkeyPatch) -> No
         "INGEST_SOURCES",
         json.dumps({"demo": {"stream": "Custom-BridgeEvents", "secretNames": ["demo-whsec"]}}),
     )
+    yield
+    for name in ("wallarm-token", "elastic-webhook-auth", "demo-whsec"):
+        emulators.keyvault.set_enabled(name, False)  # switched off again for other tests
 
 
 @pytest.mark.parametrize("name", sorted(ENDPOINTS))

@@ -43,6 +43,10 @@ def test_all_checks_pass_without_writing_a_row(emulators: EmulatorStack) -> None
         "ingestion:Custom-ElasticAlerts",
         "ingestion:Custom-FigEvents",
         "ingestion:Custom-WallarmEvents",
+        "token:https://management.azure.com",
+        "sentinel:incidents",
+        "sentinel:write",
+        "destinations",
     }
     assert emulators.ingestion.rows() == []
     assert emulators.ingestion.stats()["streams"]["Custom-FigEvents"]["requests"] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,8 @@ from typing import Any
 
 from local.emulators.stack import EmulatorStack
 from shared.incidents.forward import Forwarder
+from shared.incidents.state import Forwarded
+from tests import logscan
 from tests.functions.incident_support import (
     forwarder,
     incident_env,
@@ -181,3 +184,28 @@ def test_a_stale_etag_is_merged_and_nobody_loses_a_label_or_the_owner(
     ]
     assert stored["properties"]["owner"]["assignedTo"] == "john doe"
     assert emulators.sentinel.calls("put") == 2
+
+
+def test_the_team_secret_never_reaches_a_log(
+    emulators: EmulatorStack, forwarder: Forwarder
+) -> None:
+    """Every SDK logger at DEBUG, a delivery made: no record holds the secret URL path."""
+    seed(emulators, title="quiet")
+    before = len(logscan.HANDLER.texts())
+    run_poll(forwarder)
+    assert len(received(emulators)) == 1
+    texts = logscan.HANDLER.texts()[before:]
+    assert any("urllib3" in text for text in texts)  # the SDKs did log their requests
+    assert not [t for t in texts if emulators.signl4.team_secret in t]
+
+
+def test_a_sweep_forgets_incidents_closed_long_ago(
+    emulators: EmulatorStack, forwarder: Forwarder
+) -> None:
+    """A record closed 31 days ago is deleted by the sweep; an open one stays."""
+    old = Forwarded("old", "2020-01-01T00:00:00Z", "f", "Closed", ("SIGNL4",))
+    kept = Forwarded("open", "2020-01-01T00:00:00Z", "f", "New", ("SIGNL4",))
+    for record in (old, kept):
+        asyncio.run(forwarder.state.save_forwarded(record))
+    run_poll(forwarder, sweep=True)
+    assert set(asyncio.run(forwarder.state.all_forwarded())) == {"open"}

@@ -8,7 +8,14 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFERRED = ("azure.storage", "azure.identity", "azure.monitor", "azure.keyvault", "azure.data")
+DEFERRED = (
+    "azure.storage",
+    "azure.identity",
+    "azure.monitor",
+    "azure.keyvault",
+    "azure.data",
+    "azure.mgmt",
+)
 PROBE = f"""
 import json, sys
 import function_app

@@ -8,7 +8,7 @@ from typing import Any
 from shared.incidents.config import IncidentSettings
 from shared.incidents.model import Incident
 from shared.incidents.query import OVERLAP, list_filter, list_since, next_watermark, sweep_due
-from shared.incidents.state import Action, decide, first_record
+from shared.incidents.state import Action, decide, expired, first_record
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SETTINGS = IncidentSettings(subscription_id="s", resource_group="g", workspace_name="w")
@@ -98,3 +98,11 @@ def test_filters_on_status_severity_age_and_label() -> None:
     assert decide(incident(createdTimeUtc=young["createdTimeUtc"]), None, strict, NOW) is (
         Action.IGNORE
     )
+
+
+def test_closed_records_are_forgotten_after_thirty_days() -> None:
+    """Open records stay; closed ones go once untouched for 30 days."""
+    closed = first_record(incident(status="Closed"))
+    assert not expired(closed, NOW + timedelta(days=29))
+    assert expired(closed, NOW + timedelta(days=31))
+    assert not expired(first_record(incident()), NOW + timedelta(days=365))

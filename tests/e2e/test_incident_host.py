@@ -1,0 +1,110 @@
+"""Incident forwarding in the local functions host: the timer polls, SIGNL4 answers over HTTP.
+
+The host serves ``app`` below (the incidents blueprint alone), on the session's emulators
+and Azurite, with the poll schedule every second.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import azure.functions as func
+import pytest
+
+from blueprints.incidents import blueprint
+from local.azurite import Azurite
+from local.emulators.stack import EmulatorStack
+from local.host.process import LocalHostProcess
+from tests.azure_fixtures import storage_env
+from tests.logscan import remember_log_file, remember_secret
+from tests.payloads import parsed
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+app.register_functions(blueprint)
+
+pytestmark = pytest.mark.e2e
+T = TypeVar("T")
+JSON = {"Content-Type": "application/json"}
+
+
+def wait_for(check: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def post(host: LocalHostProcess, path: str, body: str) -> int:
+    """POST with http.client: requests' urllib3 would log the token in the path at DEBUG."""
+    parts = urlsplit(host.url(path))
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=60)
+    try:
+        connection.request("POST", parts.path, body=body.encode(), headers=JSON)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def callback_token(emulators: EmulatorStack) -> str:
+    return remember_secret(uuid.uuid4().hex + uuid.uuid4().hex)
+
+
+@pytest.fixture(scope="module")
+def incident_host(
+    emulators: EmulatorStack, azurite: Azurite, state_dir: Path, callback_token: str
+) -> Iterator[LocalHostProcess]:
+    emulators.sentinel.reset()
+    emulators.signl4.reset()
+    team = remember_secret(emulators.signl4.team_secret)
+    emulators.keyvault.set_secret("signl4-team-secret", team)
+    emulators.keyvault.set_secret("signl4-callback-token", callback_token)
+    log_path = state_dir / "e2e-incident-host.log"
+    remember_log_file(log_path)
+    host = LocalHostProcess(
+        "tests.e2e.test_incident_host:app",
+        env={
+            **emulators.app_environment(),
+            **storage_env(azurite),
+            "INCIDENT_POLL_SCHEDULE": "*/1 * * * * *",
+            "LOCAL_HOST_MAX_POLLING_INTERVAL_SECONDS": "0.5",
+        },
+        log_path=log_path,
+    )
+    with host:
+        remember_secret(host.master_key)
+        remember_secret(host.function_key)
+        yield host
+
+
+def test_the_timer_forwards_and_signl4s_acknowledgement_comes_back_once(
+    emulators: EmulatorStack, incident_host: LocalHostProcess, callback_token: str
+) -> None:
+    """Seeded → SIGNL4 alert (tagged); acknowledged over HTTP → Active with owner; later
+    polls send nothing more."""
+    incident = emulators.sentinel.seed_incident(title="through the host", severity="High")
+    name = incident["name"]
+    wait_for(lambda: emulators.signl4.received(), "the SIGNL4 alert")
+    event = parsed("signl4_outbound_signl_acknowledged.json")
+    event["alert"]["externalEventId"] = name
+    assert post(incident_host, f"/api/signl4/{callback_token}", json.dumps(event)) == 200
+    stored = next(i for i in emulators.sentinel.incidents() if i["name"] == name)
+    assert stored["properties"]["status"] == "Active"
+    assert [label["labelName"] for label in stored["properties"]["labels"]] == ["SIGNL4"]
+    lists = emulators.sentinel.calls("list")
+    wait_for(lambda: emulators.sentinel.calls("list") >= lists + 2, "two more polls")
+    assert len(emulators.signl4.received()) == 1
+    assert len(emulators.sentinel.comments(name)) == 1
+    assert post(incident_host, "/api/signl4/wrong", "{}") == 401
