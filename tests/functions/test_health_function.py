@@ -28,10 +28,16 @@ def check(report: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 
 def test_all_checks_pass_without_writing_a_row(emulators: EmulatorStack) -> None:
-    """Settings, both tokens, the vault secret and the stream: 200, and no row written."""
+    """Settings, tokens, vault secrets, streams, Sentinel: 200, and no row written.
+
+    Which destinations are checked depends on the secrets the vault holds (SIGNL4 is off
+    without its team secret), so those checks are only required to pass.
+    """
     status, report = health()
     assert status == 200, report
-    assert {c["name"] for c in report["checks"]} == {
+    names = {c["name"] for c in report["checks"]}
+    destinations = {name for name in names if name.startswith("destination")}
+    assert names - destinations == {
         "settings",
         "token:https://monitor.azure.com",
         "token:https://vault.azure.net",
@@ -46,8 +52,8 @@ def test_all_checks_pass_without_writing_a_row(emulators: EmulatorStack) -> None
         "token:https://management.azure.com",
         "sentinel:incidents",
         "sentinel:write",
-        "destinations",
     }
+    assert destinations
     assert emulators.ingestion.rows() == []
     assert emulators.ingestion.stats()["streams"]["Custom-FigEvents"]["requests"] == 1
     assert check(report, "keyvault:wallarm-token")["detail"].startswith("not set")
