@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from shared.errors import UnknownEventType
+
 if TYPE_CHECKING:  # annotations only: settings imports the sources
     from shared.ports import SecretStore
     from shared.schema import TableSchema
@@ -116,3 +118,20 @@ class Source(Protocol):
     def check_route(self, route: str) -> None:
         """Raise UnknownEventType when ``route`` is not one this source takes (before auth)."""
         ...
+
+
+class SingleEndpoint:
+    """For a source with one URL whose sender already chooses what to send: no sub-routes,
+    and every event type forwarded."""
+
+    endpoint: str
+    """The source's URL path, for the 404 message (e.g. ``/api/wallarm``)."""
+
+    def check_route(self, route: str) -> None:
+        """404 for any sub-route."""
+        if route:
+            raise UnknownEventType(f"This source has one endpoint, {self.endpoint}.")
+
+    def enabled_event_types(self, settings: Settings) -> frozenset[str] | None:
+        """All types: the sender's own rules choose what is sent."""
+        return None

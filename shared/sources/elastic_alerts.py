@@ -23,16 +23,16 @@ from typing import TYPE_CHECKING, Any
 
 from shared.auth.basic import BasicOrTokenAuth
 from shared.auth.header_token import TokenPlace
-from shared.errors import MalformedPayload, UnknownEventType
+from shared.errors import MalformedPayload
 from shared.eventid import event_id
 from shared.jsonbody import parse_json
 from shared.schema import TableSchema, load_table
-from shared.sources.base import BATCH_BODY_BYTES, InboundRequest, Parsed
+from shared.sources.base import BATCH_BODY_BYTES, InboundRequest, Parsed, SingleEndpoint
 from shared.sources.media import check_json_media
 from shared.timepolicy import parse_timestamp, time_generated
 
 if TYPE_CHECKING:
-    from shared.settings import Settings
+    pass
 
 SOURCE_NAME = "elastic"
 TABLE = "ElasticAlerts_CL"
@@ -183,10 +183,11 @@ def _timestamp(value: Any) -> datetime | None:
         return None
 
 
-class ElasticAlertsSource:
+class ElasticAlertsSource(SingleEndpoint):
     """Elastic alerts as a webhook source (see ``shared.sources.base.Source``)."""
 
     name = SOURCE_NAME
+    endpoint = "/api/elastic/alerts"
     methods = frozenset({"POST", "PUT"})
     off_without_secret = True  # no credentials in the vault: /api/elastic/alerts answers 404
     batch_body_bytes = BATCH_BODY_BYTES  # a rule's alerts in one body
@@ -199,15 +200,6 @@ class ElasticAlertsSource:
     def table(self) -> TableSchema:
         """ElasticAlerts_CL."""
         return table()
-
-    def enabled_event_types(self, settings: Settings) -> frozenset[str] | None:
-        """All alerts: the rule's action decides what is sent."""
-        return None
-
-    def check_route(self, route: str) -> None:
-        """One endpoint, no sub-routes."""
-        if route:
-            raise UnknownEventType("Elastic alerts have one endpoint, /api/elastic/alerts.")
 
     def parse(self, route: str, request: InboundRequest) -> Parsed:
         """One row per alert in the body (none for a summary with no alerts: 200)."""

@@ -26,16 +26,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.auth.header_token import HeaderTokenAuth, TokenPlace
-from shared.errors import MalformedPayload, UnknownEventType
+from shared.errors import MalformedPayload
 from shared.eventid import event_id
 from shared.jsonbody import parse_json
 from shared.schema import TableSchema, load_table
-from shared.sources.base import BATCH_BODY_BYTES, InboundRequest, Parsed
+from shared.sources.base import BATCH_BODY_BYTES, InboundRequest, Parsed, SingleEndpoint
 from shared.sources.media import check_json_media
 from shared.timepolicy import time_generated
 
 if TYPE_CHECKING:
-    from shared.settings import Settings
+    pass
 
 SOURCE_NAME = "wallarm"
 TABLE = "WallarmEvents_CL"
@@ -211,10 +211,11 @@ def _severity(kind: str, risk: str | None) -> str:
     return TYPE_SEVERITY.get(kind, "Informational")
 
 
-class WallarmSource:
+class WallarmSource(SingleEndpoint):
     """Wallarm as a webhook source (see ``shared.sources.base.Source``)."""
 
     name = SOURCE_NAME
+    endpoint = "/api/wallarm"
     methods = frozenset({"POST", "PUT"})
     off_without_secret = True  # no token in the vault: /api/wallarm answers 404
     batch_body_bytes = BATCH_BODY_BYTES  # batches of hits: 1,000 are ~1.3 MB
@@ -228,15 +229,6 @@ class WallarmSource:
     def table(self) -> TableSchema:
         """WallarmEvents_CL."""
         return table()
-
-    def enabled_event_types(self, settings: Settings) -> frozenset[str] | None:
-        """All types: Wallarm's triggers already choose what is sent."""
-        return None
-
-    def check_route(self, route: str) -> None:
-        """One endpoint, no sub-routes."""
-        if route:
-            raise UnknownEventType("Wallarm has one endpoint, /api/wallarm.")
 
     def parse(self, route: str, request: InboundRequest) -> Parsed:
         """Every notification in the body, one row each; a batch of test messages is a test."""
