@@ -35,7 +35,8 @@ def test_every_route_lands_through_the_host(
     response = post_fig(host, route, raw(FIG_EVENTS[route]), fig.header)
     assert response.status_code == 202
     assert response.headers["Content-Type"].startswith("application/json")
-    assert [r.row["EventId"] for r in emulators.ingestion.rows()] == response.json()["eventIds"]
+    stored = emulators.ingestion.rows("Custom-FigEvents")
+    assert [r.row["EventId"] for r in stored] == response.json()["eventIds"]
 
 
 def test_fig_route_is_anonymous_at_the_functions_level(
@@ -64,7 +65,7 @@ def test_two_megabytes_is_413_and_nothing_is_sent(
     response = post_fig(host, "SecurityEvent", body, "Secret wrong")
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "PayloadTooLarge"
-    assert emulators.ingestion.rows() == []
+    assert emulators.ingestion.rows("Custom-FigEvents") == []
 
 
 @pytest.mark.parametrize(
