@@ -15,7 +15,11 @@ import pytest
 
 from tests import logscan
 
-pytest_plugins = ["tests.azure_fixtures"]
+pytest_plugins = [
+    "tests.azure_fixtures",
+    "tests.retry_support",
+    "tests.functions.incident_support",
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:

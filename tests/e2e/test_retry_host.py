@@ -17,9 +17,8 @@ from local.emulators.stack import EmulatorStack
 from local.host.process import LocalHostProcess
 from shared.adapters.retry_storage import RetryStorage, build_retry_storage
 from tests.logscan import remember_log_file, remember_secret
-from tests.retry_support import STREAM, envelope, retry_azurite, retry_settings, storage_env
+from tests.retry_support import STREAM, envelope, retry_settings, storage_env
 
-__all__ = ["retry_azurite"]  # fixture used here
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")
 

@@ -9,6 +9,7 @@ import pytest
 from azure.core.credentials import AccessToken
 from azure.identity import ManagedIdentityCredential
 from azure.keyvault.secrets._shared import http_challenge_cache
+from azure.mgmt.securityinsight import SecurityInsights
 
 from local.emulators import EmulatorStack
 
@@ -84,3 +85,18 @@ def credential(
     monkeypatch.setenv("IDENTITY_HEADER", stack.identity_header)
     with ManagedIdentityCredential(client_id=stack.client_id) as managed_identity:
         yield managed_identity
+
+
+@pytest.fixture
+def client(
+    stack: EmulatorStack, credential: ManagedIdentityCredential, ca: str
+) -> Iterator[SecurityInsights]:
+    """The real Sentinel SDK client (1.0.0), authenticated by the emulated identity."""
+    with SecurityInsights(
+        credential,
+        stack.sentinel_subscription_id,
+        base_url=stack.arm_endpoint,
+        connection_verify=ca,
+        retry_total=0,
+    ) as sdk:
+        yield sdk

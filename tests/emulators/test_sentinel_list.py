@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, cast
 
 import pytest
@@ -13,21 +12,6 @@ from azure.mgmt.securityinsight import SecurityInsights
 from azure.mgmt.securityinsight.models import Incident
 
 from local.emulators import EmulatorStack
-
-
-@pytest.fixture
-def client(
-    stack: EmulatorStack, credential: ManagedIdentityCredential, ca: str
-) -> Iterator[SecurityInsights]:
-    """The real SDK client, authenticated by the emulated managed identity."""
-    with SecurityInsights(
-        credential,
-        stack.sentinel_subscription_id,
-        base_url=stack.arm_endpoint,
-        connection_verify=ca,
-        retry_total=0,
-    ) as sdk:
-        yield sdk
 
 
 def listing(client: SecurityInsights, stack: EmulatorStack, **kwargs: Any) -> ItemPaged[Incident]:

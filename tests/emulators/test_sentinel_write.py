@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, cast
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
-from azure.identity import ManagedIdentityCredential
 from azure.mgmt.securityinsight import SecurityInsights
 from azure.mgmt.securityinsight.models import (
     Incident,
@@ -38,21 +37,6 @@ def read_only(model: Incident | IncidentComment) -> dict[str, Any]:
 
 
 OWNER = {"objectId": "2046feea-040d-4a46-9e2b-91c2941bfa70", "assignedTo": "john doe"}
-
-
-@pytest.fixture
-def client(
-    stack: EmulatorStack, credential: ManagedIdentityCredential, ca: str
-) -> Iterator[SecurityInsights]:
-    """The real SDK client, authenticated by the emulated managed identity."""
-    with SecurityInsights(
-        credential,
-        stack.sentinel_subscription_id,
-        base_url=stack.arm_endpoint,
-        connection_verify=ca,
-        retry_total=0,
-    ) as sdk:
-        yield sdk
 
 
 @pytest.fixture

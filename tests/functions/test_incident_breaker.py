@@ -9,14 +9,9 @@ from local.emulators.stack import EmulatorStack
 from shared.incidents.forward import Delivery, Forwarder, envelope_for
 from tests.functions.incident_support import (
     WebhookReceiver,
-    forwarder,
-    incident_env,
-    receiver,
-    wiring,
     with_webhook,
 )
 
-__all__ = ["forwarder", "incident_env", "receiver", "wiring"]  # fixtures used here
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 

@@ -17,21 +17,15 @@ from tests.fakes import FakeQueue
 from tests.functions.incident_support import (
     WebhookReceiver,
     envelopes,
-    forwarder,
-    incident_env,
     labels,
     received,
-    receiver,
     retry,
-    retry_storage,
     run_poll,
     seed,
     take_queued,
-    wiring,
     with_webhook,
 )
 
-__all__ = ["forwarder", "incident_env", "receiver", "retry_storage", "wiring"]  # fixtures
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 

@@ -12,9 +12,6 @@ from shared.health import Check
 from shared.incidents.breaker import Breaker
 from shared.incidents.forward import Forwarder
 from shared.incidents.health_checks import incident_checks
-from tests.functions.incident_support import forwarder, incident_env, wiring
-
-__all__ = ["forwarder", "incident_env", "wiring"]  # fixtures used here
 
 
 def checks(forwarder: Forwarder) -> dict[str, Check]:

@@ -13,16 +13,11 @@ from shared.incidents.forward import Forwarder
 from shared.incidents.state import Forwarded
 from tests import logscan
 from tests.functions.incident_support import (
-    forwarder,
-    incident_env,
     labels,
     received,
     run_poll,
     seed,
-    wiring,
 )
-
-__all__ = ["forwarder", "incident_env", "wiring"]  # fixtures used here
 
 
 def test_the_first_poll_forwards_new_incidents_of_the_window_and_tags_them(

@@ -15,11 +15,10 @@ import pytest
 from blueprints.incidents import blueprint
 from local.emulators.stack import EmulatorStack
 from shared.incidents.wiring import get_forwarder
-from tests.functions.incident_support import incident_env, received, run_poll, seed
+from tests.functions.incident_support import received, run_poll, seed
 from tests.logscan import remember_secret
 from tests.payloads import parsed
 
-__all__ = ["incident_env"]  # fixtures used here
 pytestmark = pytest.mark.usefixtures("incident_env")
 TOKEN_NAME = "signl4-callback-token"
 

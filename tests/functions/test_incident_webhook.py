@@ -11,19 +11,13 @@ from shared.auth.standard_webhooks import verify
 from shared.incidents.forward import Forwarder
 from tests.functions.incident_support import (
     WebhookReceiver,
-    forwarder,
-    incident_env,
-    receiver,
     retry,
-    retry_storage,
     run_poll,
     seed,
     take_queued,
-    wiring,
     with_webhook,
 )
 
-__all__ = ["forwarder", "incident_env", "receiver", "retry_storage", "wiring"]  # fixtures
 NEW = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OLD = "whsec_c2VjcmV0LWJlZm9yZS10aGUtcm90YXRpb24="
 

@@ -28,12 +28,10 @@ from tests.retry_support import (
     REQUIRED,
     envelope,
     host_decode,
-    retry_azurite,
     retry_settings,
     storage_env,
 )
 
-__all__ = ["retry_azurite"]  # fixture used here
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OTHER = "sentinel:Custom-BridgeEvents"
 

@@ -23,14 +23,9 @@ from tests.retry_support import (
     envelope,
     fig_row,
     host_decode,
-    raw_queue,
-    retry_azurite,
     retry_settings,
-    retry_storage,
     storage_env,
 )
-
-__all__ = ["raw_queue", "retry_azurite", "retry_storage"]  # fixtures used here
 
 
 def received_texts(queue: QueueClient) -> list[str]:

@@ -27,12 +27,8 @@ from tests.retry_support import (
     envelope,
     fig_row,
     host_decode,
-    raw_queue,
-    retry_azurite,
-    retry_storage,
 )
 
-__all__ = ["raw_queue", "retry_azurite", "retry_storage"]  # fixtures used here
 pytestmark = pytest.mark.usefixtures("app_env")
 
 
