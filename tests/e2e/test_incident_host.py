@@ -97,6 +97,14 @@ def test_the_timer_forwards_and_signl4s_acknowledgement_comes_back_once(
     incident = emulators.sentinel.seed_incident(title="through the host", severity="High")
     name = incident["name"]
     wait_for(lambda: emulators.signl4.received(), "the SIGNL4 alert")
+
+    def tagged() -> bool:
+        stored = next(i for i in emulators.sentinel.incidents() if i["name"] == name)
+        return bool(stored["properties"]["labels"])
+
+    # The forward is complete (recorded and tagged) just after SIGNL4 got it; a responder
+    # cannot acknowledge within those milliseconds, so neither does this test.
+    wait_for(tagged, "the forward to be recorded")
     event = parsed("signl4_outbound_signl_acknowledged.json")
     event["alert"]["externalEventId"] = name
     assert post(incident_host, f"/api/signl4/{callback_token}", json.dumps(event)) == 200
