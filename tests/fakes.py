@@ -6,7 +6,7 @@ are tested against the emulators, never replaced by patches.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,21 +14,30 @@ from shared.delivery import Envelope
 from shared.errors import IngestionFailed, Refused, SecretMissing, UpstreamUnavailable
 
 
-class FakeSecrets(dict[str, str]):
-    """A SecretStore over a dict; ``down`` makes every read fail like an outage."""
+class FakeSecrets:
+    """A SecretStore over a dict; ``down`` makes every read fail like an outage.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    Not a dict subclass: the port's async ``get`` would clash with ``dict.get``.
+    """
+
+    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+        self.values = dict(values or {})
         self.down = False
         self.reads: list[str] = []
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self.values[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del self.values[name]
 
     async def get(self, name: str, *, max_age: float | None = None) -> str:
         self.reads.append(name)
         if self.down:
             raise UpstreamUnavailable("secret store down")
-        if name not in self:
+        if name not in self.values:
             raise SecretMissing(name)
-        return self[name]
+        return self.values[name]
 
     async def probe(self, name: str) -> None:
         await self.get(name)
@@ -84,15 +93,27 @@ class FakeQueue(list[tuple["Envelope", float]]):
         return max((envelope.age(now).total_seconds() for envelope, _ in self), default=None)
 
 
-class FakeDeadLetters(list[tuple["Envelope", str]]):
-    """DeadLetters that records (envelope, reason), and unreadable texts apart."""
+class FakeDeadLetters:
+    """DeadLetters that records (envelope, reason), and unreadable texts apart.
+
+    Not a list subclass: the port's async ``count`` would clash with ``list.count``.
+    """
 
     def __init__(self) -> None:
-        super().__init__()
+        self.letters: list[tuple[Envelope, str]] = []
         self.unreadable: list[tuple[str, str]] = []
 
+    def __len__(self) -> int:
+        return len(self.letters)
+
+    def __iter__(self) -> Iterator[tuple[Envelope, str]]:
+        return iter(self.letters)
+
+    def __getitem__(self, index: int) -> tuple[Envelope, str]:
+        return self.letters[index]
+
     async def put(self, envelope: Envelope, *, reason: str) -> str:
-        self.append((envelope, reason))
+        self.letters.append((envelope, reason))
         return f"dead-{len(self)}"
 
     async def put_unreadable(self, text: str, *, reason: str) -> str:

@@ -33,7 +33,14 @@ from shared.incidents.model import Incident, IncidentFormatError
 from shared.incidents.payloads import signl4_body, webhook_body, webhook_id
 from shared.incidents.ports import PollMarks
 from shared.incidents.sending import target_of
-from shared.incidents.state import Action, Forwarded, decide, expired, first_record
+from shared.incidents.state import (
+    Action,
+    Forwarded,
+    decide,
+    expired,
+    first_record,
+    pending_record,
+)
 from shared.incidents.writeback import write
 
 logger = logging.getLogger(__name__)
@@ -231,6 +238,8 @@ class _Run:
         first = action is Action.CREATE
         targets = self._targets(incident, record, first=first)
         extra = await self._augmentation(incident) if first and targets else None
+        if first and targets:
+            await state.save_forwarded(pending_record(incident, tuple(targets)))
         taken: list[str] = []
         for destination in targets:
             envelope = envelope_for(

@@ -32,6 +32,9 @@ class Forwarded:
     status: str
     destinations: tuple[str, ...] = ()
     own_etags: tuple[str, ...] = ()
+    sent: bool = True
+    """False while the first forward is under way: stored before it is sent, so a SIGNL4
+    answer that arrives before the forward is recorded still finds its incident."""
 
     def handled(self, incident: Incident) -> Forwarded:
         """This record once ``incident``'s version was handled (delivered, queued or echo)."""
@@ -40,6 +43,7 @@ class Forwarded:
             version=incident.last_modified_text,
             fingerprint=incident.fingerprint(),
             status=incident.text("status"),
+            sent=True,
         )
 
     def with_own_write(self, incident: Incident) -> Forwarded:
@@ -75,7 +79,7 @@ def decide(
     incident: Incident, record: Forwarded | None, settings: IncidentSettings, now: datetime
 ) -> Action:
     """What to do with ``incident``, given what the bridge remembers of it."""
-    if record is None:
+    if record is None or not record.sent:  # a first forward that never finished is redone
         return Action.CREATE if matches(incident, settings, now) else Action.IGNORE
     if incident.last_modified <= parse_arm_time(record.version):
         return Action.SEEN
@@ -92,6 +96,11 @@ def first_record(incident: Incident) -> Forwarded:
         fingerprint=incident.fingerprint(),
         status=incident.text("status"),
     )
+
+
+def pending_record(incident: Incident, destinations: tuple[str, ...]) -> Forwarded:
+    """The record stored just before a first forward: known, but not yet handled."""
+    return replace(first_record(incident), destinations=destinations, sent=False)
 
 
 def expired(record: Forwarded, now: datetime) -> bool:

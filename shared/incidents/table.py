@@ -85,6 +85,7 @@ class TableIncidentState:
             "Status": record.status,
             "Destinations": json.dumps(list(record.destinations)),
             "OwnEtags": json.dumps(list(record.own_etags)),
+            "Sent": record.sent,
         }
         await self._call(self._upsert, entity)
 
@@ -170,6 +171,7 @@ def _record(entity: TableEntity) -> Forwarded:
         status=str(entity.get("Status", "")),
         destinations=tuple(json.loads(str(entity.get("Destinations", "[]")))),
         own_etags=tuple(json.loads(str(entity.get("OwnEtags", "[]")))),
+        sent=entity.get("Sent") is not False,  # records written before the field: sent
     )
 
 

@@ -22,7 +22,9 @@ def counts() -> dict[str, int]:
 
 
 def post(event: str, body: bytes, header: str | None) -> int:
-    return call_http("fig_webhook", fig_request(event, body, authorization=header)).status_code
+    response = call_http("fig_webhook", fig_request(event, body, authorization=header))
+    status: int = response.status_code
+    return status
 
 
 def test_each_answer_is_counted_by_outcome(

@@ -62,9 +62,9 @@ def test_an_idle_poll_is_one_arm_call(emulators: EmulatorStack, forwarder: Forwa
 class EditingApi:
     """The real Sentinel adapter, with an analyst's edit slipped in at a chosen moment."""
 
-    def __init__(self, api: Any, edit: Callable[[], None], *, before: str) -> None:
+    def __init__(self, api: Any, edit: Callable[[], object], *, before: str) -> None:
         self._api = api
-        self._edit: Callable[[], None] | None = edit
+        self._edit: Callable[[], object] | None = edit
         self._before = before
 
     def __getattr__(self, name: str) -> Any:

@@ -14,6 +14,8 @@ import pytest
 
 from blueprints.incidents import blueprint
 from local.emulators.stack import EmulatorStack
+from shared.incidents.model import Incident
+from shared.incidents.state import pending_record
 from shared.incidents.wiring import get_forwarder
 from tests.functions.incident_support import received, run_poll, seed
 from tests.logscan import remember_secret
@@ -28,7 +30,7 @@ def handlers() -> dict[str, Callable[..., Any]]:
     """The blueprint's functions, indexed in an app of their own."""
     app = func.FunctionApp()
     app.register_functions(blueprint)
-    return {f.get_function_name(): f.get_user_function() for f in app.get_functions()}
+    return {str(f.get_function_name()): f.get_user_function() for f in app.get_functions()}
 
 
 def call(token: str, body: bytes, method: str = "POST") -> func.HttpResponse:
@@ -93,6 +95,20 @@ def test_forward_acknowledge_close_ends_right_with_one_comment_each(
     later = run_poll(get_forwarder())
     assert later.actions == {"seen": 1}
     assert [b["X-S4-Status"] for b in received(emulators)] == ["new"]
+
+
+def test_an_acknowledgement_racing_the_forward_record_is_applied(
+    emulators: EmulatorStack, token: str
+) -> None:
+    """SIGNL4 has the alert but the poller has not finished recording it: the record stored
+    before the send is enough for the acknowledgement to land."""
+    incident = seed(emulators, title="fast responder")
+    name = incident["name"]
+    state = get_forwarder().state
+    asyncio.run(state.save_forwarded(pending_record(Incident.of(incident), ("SIGNL4",))))
+    ack = event("signl4_outbound_signl_acknowledged.json", name)
+    assert call(token, ack).status_code == 200
+    assert stored(emulators, name)["status"] == "Active"
 
 
 def test_a_late_acknowledgement_does_not_reopen_a_closed_incident(

@@ -7,6 +7,7 @@ import base64
 import gzip
 import json
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -30,9 +31,11 @@ def sink() -> LogsIngestionSink:
 
 
 def rows(count: int, *, detail_bytes: int = 600) -> list[dict[str, Any]]:
+    # Relative to the clock in force: the service replaces a TimeGenerated over two days old.
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     return [
         {
-            "TimeGenerated": "2026-11-23T10:00:00Z",
+            "TimeGenerated": now,
             "EventId": f"{i:032x}",
             "EventType": "SecurityEvent",
             "Details": {"n": i, "text": os.urandom(detail_bytes // 2).hex()},

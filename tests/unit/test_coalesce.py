@@ -75,7 +75,7 @@ def test_an_upload_that_raises_fails_every_waiter() -> None:
 
     coalescer = Coalescer(broken, window_seconds=0.01)
 
-    async def scenario() -> list[BaseException | list[Refused]]:
+    async def scenario() -> tuple[BaseException | list[Refused], ...]:
         return await asyncio.gather(
             coalescer.upload("Custom-X", [{"v": 1}]),
             coalescer.upload("Custom-X", [{"v": 2}]),

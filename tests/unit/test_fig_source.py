@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared.errors import MalformedPayload, UnknownEventType
-from shared.sources import fig
+from shared.sources import fig, fig_contracts
 from tests.payloads import FIG_EVENTS, FIG_TESTS, parsed
 
 RECEIVED = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)  # a few hours after the reference events
@@ -51,7 +51,7 @@ def test_every_route_becomes_one_valid_row(route: str) -> None:
 
 def test_routes_cover_what_fig_and_its_connector_send() -> None:
     """All nine current and legacy routes and both connector aliases are known."""
-    assert set(fig.ROUTES) == set(FIG_EVENTS)
+    assert set(fig_contracts.ROUTES) == set(FIG_EVENTS)
 
 
 def test_route_names_match_without_case() -> None:

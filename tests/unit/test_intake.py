@@ -149,7 +149,7 @@ def test_secret_store_down_without_a_cached_hash_is_503_never_401(world: World) 
 
 def test_missing_hash_is_503_without_naming_the_secret(world: World) -> None:
     """No hash in the vault yet: 503, and the sender is not told secret names."""
-    world.secrets.clear()
+    world.secrets.values.clear()
     reply = world.post("SecurityEvent", raw(FIG_EVENTS["SecurityEvent"]))
     assert reply.status == 503
     assert "fig-secret-hash" not in json.dumps(reply.body)

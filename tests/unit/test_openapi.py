@@ -10,7 +10,7 @@ import pytest
 
 from shared import errors
 from shared.intake import MethodNotAllowed
-from shared.sources import elastic_alerts, fig, ingest, wallarm
+from shared.sources import elastic_alerts, fig, fig_contracts, ingest, wallarm
 from tests.app_index import http_routes
 
 DOCUMENT: dict[str, Any] = json.loads(
@@ -54,7 +54,7 @@ def test_operation_ids_are_unique() -> None:
 def test_fig_routes_and_ingest_names_match_the_code() -> None:
     """The Fig route enum and the ingest name pattern are the code's."""
     [event] = DOCUMENT["paths"]["/api/fig/{event}"]["parameters"]
-    assert set(event["schema"]["enum"]) == set(fig.ROUTES)
+    assert set(event["schema"]["enum"]) == set(fig_contracts.ROUTES)
     [source] = DOCUMENT["paths"]["/api/ingest/{source}"]["parameters"]
     assert source["schema"]["pattern"] == f"^{ingest.NAME.pattern}$"
 

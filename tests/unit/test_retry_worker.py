@@ -52,6 +52,12 @@ class Queue(list[tuple[Envelope, float]]):
             raise UpstreamUnavailable("queue down")
         self.append((envelope, delay_seconds))
 
+    async def depth(self) -> int:
+        return len(self)
+
+    async def oldest_age_seconds(self, now: datetime) -> float | None:
+        return max((envelope.age(now).total_seconds() for envelope, _ in self), default=None)
+
 
 class DeadLetters(dict[str, Any]):
     def __init__(self, journal: Journal) -> None:
@@ -69,6 +75,9 @@ class DeadLetters(dict[str, Any]):
         name = f"unreadable-{len(self)}"
         self[name] = (text, reason)
         return name
+
+    async def count(self) -> int:
+        return len(self)
 
 
 class Spill(dict[str, str]):

@@ -64,7 +64,7 @@ def test_every_problem_is_reported_at_once_by_name() -> None:
 def test_event_type_filter_is_a_set_of_known_names() -> None:
     """FIG_EVENT_TYPES is a comma list, spaces ignored."""
     settings = Settings.from_env({**VALID, "FIG_EVENT_TYPES": " SecurityEvent , MinRunSessions"})
-    assert settings.fig_event_types == {"SecurityEvent", "MinRunSessions"}
+    assert settings.fig_event_types == frozenset({"SecurityEvent", "MinRunSessions"})
 
 
 def test_every_setting_is_documented_once() -> None:

@@ -34,8 +34,8 @@ class World:
         self.sink = fig_world.sink
         self.secrets = fig_world.secrets
         self.fig_world = fig_world
-        self.secrets.clear()
-        self.secrets.update(
+        self.secrets.values.clear()
+        self.secrets.values.update(
             {"wallarm-token": WALLARM_TOKEN, "elastic-webhook-auth": ELASTIC_BASIC, "acme-1": WHSEC}
         )
         self.ingest = ingest.IngestSources()

@@ -8,7 +8,7 @@ from typing import Any
 from shared.incidents.config import IncidentSettings
 from shared.incidents.model import Incident
 from shared.incidents.query import OVERLAP, list_filter, list_since, next_watermark, sweep_due
-from shared.incidents.state import Action, decide, expired, first_record
+from shared.incidents.state import Action, decide, expired, first_record, pending_record
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SETTINGS = IncidentSettings(subscription_id="s", resource_group="g", workspace_name="w")
@@ -80,6 +80,20 @@ def test_decisions() -> None:
     assert decide(later, own, SETTINGS, NOW) is Action.ECHO
 
 
+def test_a_first_forward_that_never_finished_is_done_again() -> None:
+    """A pending record (stored before the send) decides like no record; handling it ends
+    the pending state."""
+    listed = incident()
+    pending = pending_record(listed, ("SIGNL4",))
+    assert not pending.sent
+    assert decide(listed, pending, SETTINGS, NOW) is Action.CREATE
+    assert decide(incident(status="Active"), pending, SETTINGS, NOW) is Action.IGNORE
+    done = pending.handled(listed)
+    assert done.sent
+    assert done.destinations == ("SIGNL4",)
+    assert decide(listed, done, SETTINGS, NOW) is Action.SEEN
+
+
 def test_filters_on_status_severity_age_and_label() -> None:
     """Each filter alone keeps an incident out."""
     strict = IncidentSettings(
@@ -92,7 +106,7 @@ def test_filters_on_status_severity_age_and_label() -> None:
     )
     tagged = [{"labelName": "soc"}]
     assert decide(incident(labels=tagged), None, strict, NOW) is Action.IGNORE  # too old
-    young = {"createdTimeUtc": "2026-11-23T11:30:00Z", "labels": tagged}
+    young: dict[str, Any] = {"createdTimeUtc": "2026-11-23T11:30:00Z", "labels": tagged}
     assert decide(incident(**young), None, strict, NOW) is Action.CREATE
     assert decide(incident(**young, severity="Low"), None, strict, NOW) is Action.IGNORE
     assert decide(incident(createdTimeUtc=young["createdTimeUtc"]), None, strict, NOW) is (
