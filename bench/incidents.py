@@ -19,9 +19,9 @@ from pathlib import Path
 from bench.env import local_azure
 from local.emulators.stack import EmulatorStack
 from shared.bootstrap import build_bridge
+from shared.config.settings import Settings
 from shared.incidents.poller import PollResult, poll
 from shared.incidents.wiring import IncidentWiring, build_incident_wiring
-from shared.settings import Settings
 
 
 def bench_incidents(*, incidents: int | None = None) -> list[str]:

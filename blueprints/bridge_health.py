@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import azure.functions as func
 
-from shared.bridge_health import (
+from shared.telemetry.bridge_health import (
     DEFAULT_BRIDGE_NAME,
     SCHEDULE,
     HealthWiring,

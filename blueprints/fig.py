@@ -1,7 +1,7 @@
 """``/api/fig/{event}``: Fig's webhooks.
 
 Anonymous at the Functions level on purpose: Fig cannot send a function key and drops
-``?code=`` when it builds the URL, so Fig's own secret, checked in ``shared.intake``,
+``?code=`` when it builds the URL, so Fig's own secret, checked in ``shared.inbound.intake``,
 is the gate.
 """
 
@@ -11,7 +11,7 @@ import azure.functions as func
 
 from blueprints.http import ALL_METHODS, inbound, to_response
 from shared.bootstrap import get_bridge
-from shared.intake import receive
+from shared.inbound.intake import receive
 from shared.sources.fig import SOURCE as FIG
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions

@@ -8,8 +8,8 @@ import azure.functions as func
 
 from blueprints.http import to_response
 from shared.bootstrap import build_bridge
-from shared.health import run_health
-from shared.intake import Reply
+from shared.diagnostics.health import run_health
+from shared.inbound.intake import Reply
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import azure.functions as func
 
-from shared.intake import Reply
+from shared.inbound.intake import Reply
 from shared.sources.base import InboundRequest
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

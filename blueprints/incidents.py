@@ -19,10 +19,10 @@ import azure.functions as func
 from blueprints.http import ALL_METHODS, inbound, to_response
 from shared.bootstrap import get_bridge
 from shared.errors import BridgeError, ConfigError
+from shared.inbound.intake import Reply, error_reply
 from shared.incidents.poller import destinations, poll
 from shared.incidents.signl4_callback import receive_signl4
 from shared.incidents.wiring import get_forwarder
-from shared.intake import Reply, error_reply
 
 logger = logging.getLogger(__name__)
 

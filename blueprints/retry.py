@@ -1,7 +1,7 @@
 """The retry worker (queue trigger) and the dead-letter routes (master key only).
 
 - ``retry_worker``: each message on ``%RETRY_QUEUE_NAME%`` goes to
-  ``shared.retry.deliver_message`` once. It returns for everything it handled
+  ``shared.retrying.worker.deliver_message`` once. It returns for everything it handled
   (delivered, re-queued with backoff, dead-lettered), so the host deletes the message;
   it raises only when storage failed under it, and then the host's own redelivery and
   poison queue take over.
@@ -28,11 +28,11 @@ import azure.functions as func
 
 from blueprints.http import to_response
 from shared.bootstrap import get_bridge, get_retry_deps, get_retry_storage
-from shared.counting import record_retry
 from shared.errors import BridgeError, MalformedPayload
-from shared.intake import Reply, error_reply
-from shared.replay import MAX_REPLAY, list_dead_letters, replay
-from shared.retry import deliver_message
+from shared.inbound.intake import Reply, error_reply
+from shared.retrying.replay import MAX_REPLAY, list_dead_letters, replay
+from shared.retrying.worker import deliver_message
+from shared.telemetry.counting import record_retry
 
 logger = logging.getLogger(__name__)
 

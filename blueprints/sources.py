@@ -1,6 +1,6 @@
 """``/api/wallarm``, ``/api/elastic/alerts``, ``/api/ingest/{source}``: sources after Fig.
 
-Anonymous at the Functions level, like Fig: each sender proves itself in ``shared.intake``
+Anonymous at the Functions level, like Fig: each sender proves itself in ``shared.inbound.intake``
 (a header token, Basic or a token, a Standard Webhooks signature), and none of them can
 be relied on to keep a ``?code=`` key or send ``x-functions-key``.
 """
@@ -11,8 +11,8 @@ import azure.functions as func
 
 from blueprints.http import ALL_METHODS, inbound, to_response
 from shared.bootstrap import get_bridge
-from shared.intake import receive
-from shared.settings import Settings
+from shared.config.settings import Settings
+from shared.inbound.intake import receive
 from shared.sources.elastic_alerts import SOURCE as ELASTIC_ALERTS
 from shared.sources.ingest import SOURCE as INGEST
 from shared.sources.wallarm import SOURCE as WALLARM

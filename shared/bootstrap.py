@@ -20,17 +20,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from shared.metrics import Counters, new_instance_id
+from shared.config.settings import Settings
 from shared.ports import DeadLetters, RetryQueue, RowSink, SecretStore
-from shared.settings import Settings
+from shared.telemetry.metrics import Counters, new_instance_id
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
     from shared.adapters.health_table import HealthTable
     from shared.adapters.retry_storage import RetryStorage
-    from shared.health_flush import Flusher
-    from shared.retry import RetryDeps
+    from shared.retrying.worker import RetryDeps
+    from shared.telemetry.flush import Flusher
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def build_bridge(settings: Settings) -> Bridge:
     """Build the credential, clients and adapters for ``settings``."""
     from shared.adapters.health_table import build_health_table
     from shared.adapters.retry_storage import build_retry_storage, storage_credential
-    from shared.health_flush import Flusher
+    from shared.telemetry.flush import Flusher
 
     credential = build_credential(settings)
     storage_identity = storage_credential(settings.storage, settings.azure_client_id)
@@ -124,7 +124,7 @@ def build_bridge(settings: Settings) -> Bridge:
 def retry_deps(bridge: Bridge) -> RetryDeps:
     """What the retry worker needs, from the bridge."""
     from shared.incidents.wiring import incident_targets
-    from shared.retry import RetryDeps, default_targets
+    from shared.retrying.worker import RetryDeps, default_targets
 
     if bridge.storage is None:
         raise RuntimeError("this bridge has no retry storage")
@@ -202,7 +202,7 @@ def get_retry_deps() -> RetryDeps:
 
 @dataclass(frozen=True)
 class HealthWiring:
-    """What the bridge-health timer needs (``shared.bridge_health.HealthWiring``)."""
+    """What the bridge-health timer needs (``shared.telemetry.bridge_health.HealthWiring``)."""
 
     sink: RowSink
     health_table: HealthTable

@@ -11,7 +11,7 @@ Each process upserts its own absolute totals (replace), so writes are idempotent
 two processes ever write the same entity. The bridge health timer adds a marker entity
 (RowKey ``~report``) to a window once it reported it.
 
-``shared.health_flush.Flusher`` decides when a process writes. The SDK client is sync;
+``shared.telemetry.flush.Flusher`` decides when a process writes. The SDK client is sync;
 calls run in a worker thread. Storage failures surface as ``UpstreamUnavailable``.
 """
 
@@ -28,9 +28,9 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 
 from shared.adapters.storage_common import CLIENT_OPTIONS, unavailable
-from shared.health_rows import Gauges, ReportMarker, StoredWindow
-from shared.metrics import Key, WindowCounts, decode_counts, encode_counts, utc_now
-from shared.storage_connection import StorageConnection
+from shared.config.storage import StorageConnection
+from shared.telemetry.metrics import Key, WindowCounts, decode_counts, encode_counts, utc_now
+from shared.telemetry.rows import Gauges, ReportMarker, StoredWindow
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential

@@ -18,8 +18,8 @@ from shared.auth.header_token import TokenPlace, presented_token
 from shared.errors import Unauthorized
 
 if TYPE_CHECKING:
+    from shared.config.settings import Settings
     from shared.ports import SecretStore
-    from shared.settings import Settings
     from shared.sources.base import InboundRequest
 
 SCHEME = "basic"

@@ -28,8 +28,8 @@ import bcrypt
 from shared.errors import ConfigError, Unauthorized
 
 if TYPE_CHECKING:  # annotations only: settings imports the sources, which import this
+    from shared.config.settings import Settings
     from shared.ports import SecretStore
-    from shared.settings import Settings
     from shared.sources.base import InboundRequest
 
 SCHEME = "secret"

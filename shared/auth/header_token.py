@@ -16,8 +16,8 @@ from shared.auth.common import MAX_CREDENTIAL_LENGTH, matches_any, verify_rotati
 from shared.errors import Unauthorized
 
 if TYPE_CHECKING:
+    from shared.config.settings import Settings
     from shared.ports import SecretStore
-    from shared.settings import Settings
     from shared.sources.base import InboundRequest
 
 

@@ -28,8 +28,8 @@ from shared.auth.common import MAX_CREDENTIAL_LENGTH, verify_rotating
 from shared.errors import ConfigError, Unauthorized
 
 if TYPE_CHECKING:
+    from shared.config.settings import Settings
     from shared.ports import SecretStore
-    from shared.settings import Settings
     from shared.sources.base import InboundRequest
 
 SECRET_PREFIX = "whsec_"  # noqa: S105  # the format's prefix, not a secret

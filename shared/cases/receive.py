@@ -1,6 +1,6 @@
 """``/api/elastic/cases[/{id}[/comment]]``: Kibana's case connector, answered in JSON.
 
-Order of checks, as in ``shared.intake``:
+Order of checks, as in ``shared.inbound.intake``:
 
 1. method (405 with ``Allow``), then the incident id's shape (404): public facts;
 2. settings (503), size (413);
@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Any
 from shared.auth.basic import BasicOrTokenAuth
 from shared.cases import service
 from shared.cases.mapping import case_view, parse_comment, parse_create, parse_update
-from shared.counting import record_reply
 from shared.errors import BridgeError, SecretMissing, UnknownEventType, UpstreamUnavailable
+from shared.inbound.intake import MethodNotAllowed, Reply, check_size, error_reply
+from shared.inbound.jsonbody import parse_json_object
 from shared.incidents.errors import IncidentNotFound
 from shared.incidents.model import IncidentFormatError
-from shared.intake import MethodNotAllowed, Reply, check_size, error_reply
-from shared.jsonbody import parse_json_object
 from shared.sources.elastic_alerts import TOKEN_PLACES
+from shared.telemetry.counting import record_reply
 
 if TYPE_CHECKING:
     from shared.bootstrap import Bridge

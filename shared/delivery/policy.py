@@ -32,7 +32,7 @@ Log Analytics replaces a ``TimeGenerated`` more than 2 days old with the time it
 receives the row (reference: logs-ingestion.md, section 4), so a row delivered later
 lands at the wrong time. 47 hours leaves an hour for the last wait, the request itself
 and clocks that disagree. Rows whose event time was already old when first seen are
-placed by ``shared.timepolicy``, which keeps the event's own time in another column.
+placed by ``shared.rows.timepolicy``, which keeps the event's own time in another column.
 """
 
 _TRANSIENT_STATUSES = frozenset({401, 403, 408, 429})

@@ -29,20 +29,20 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.destinations import Answer
+from shared.config.incidents import IncidentSettings
 from shared.delivery.backoff import backoff_delay
 from shared.delivery.envelope import Envelope, EnvelopeError
 from shared.errors import ConfigError, SecretMissing, UpstreamUnavailable
-from shared.health_rows import row_schema, status_row
 from shared.incidents import breaker as breakers
-from shared.incidents.config import IncidentSettings
 from shared.incidents.ports import IncidentApi, IncidentState, Poster
 from shared.incidents.sending import destination_of, send
 from shared.incidents.writeback import tag
-from shared.metrics import DEAD_LETTERED, DELIVERED, FAILED, QUEUED, Counters, utc_now
 from shared.ports import DeadLetters, RetryQueue, RowSink, SecretStore
+from shared.telemetry.metrics import DEAD_LETTERED, DELIVERED, FAILED, QUEUED, Counters, utc_now
+from shared.telemetry.rows import row_schema, status_row
 
 if TYPE_CHECKING:
-    from shared.retry import Deliver, RetryDeps
+    from shared.retrying.worker import Deliver, RetryDeps
 
 logger = logging.getLogger(__name__)
 
@@ -278,7 +278,7 @@ class Forwarder:
 
 
 def retry_deliverer(get: Callable[[], Forwarder]) -> Deliver:
-    """A ``shared.retry.Deliver`` for incident targets, using ``get()`` for the Forwarder."""
+    """A ``shared.retrying.worker.Deliver`` for incident targets; ``get()`` gives the Forwarder."""
 
     async def deliver(deps: RetryDeps, name: str, envelope: Envelope) -> None:
         await get().deliver_queued(envelope, utc_now())

@@ -1,6 +1,6 @@
 """``POST /api/signl4/{token}``: SIGNL4's status changes written back to the incident.
 
-Order of checks, as in ``shared.intake``: method (405), settings (503), size (413), token
+Order of checks, as in ``shared.inbound.intake``: method (405), settings (503), size (413), token
 (401 for a wrong one; 404 while the Key Vault secret ``SIGNL4_CALLBACK_TOKEN_NAME`` does
 not exist, so the route is off), body (400). Then:
 
@@ -25,13 +25,13 @@ from collections.abc import Callable
 
 from shared.auth.common import MAX_CREDENTIAL_LENGTH, matches_any, verify_rotating
 from shared.errors import BridgeError, SecretMissing, Unauthorized, UnknownEventType
+from shared.inbound.intake import MethodNotAllowed, Reply, check_size, error_reply
 from shared.incidents.callback import MAX_COMMENTS, Kind, Signl4Event, parse_event
 from shared.incidents.errors import IncidentNotFound
 from shared.incidents.forward import Forwarder
 from shared.incidents.merge import Change
 from shared.incidents.model import Incident
 from shared.incidents.writeback import write
-from shared.intake import MethodNotAllowed, Reply, check_size, error_reply
 from shared.sources.base import InboundRequest
 
 logger = logging.getLogger(__name__)

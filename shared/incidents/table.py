@@ -31,7 +31,7 @@ from shared.incidents.state import Forwarded
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-    from shared.storage_connection import StorageConnection
+    from shared.config.storage import StorageConnection
 
 SUFFIX = "incidents"
 

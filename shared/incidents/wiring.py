@@ -24,7 +24,7 @@ from shared.incidents.sending import SIGNL4_KIND, WEBHOOK_KIND
 
 if TYPE_CHECKING:
     from shared.adapters.sentinel import SentinelIncidents
-    from shared.retry import Deliver
+    from shared.retrying.worker import Deliver
 
 DEFAULT_BRIDGE_NAME = "sentinel-bridge"
 

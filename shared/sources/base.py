@@ -2,7 +2,7 @@
 
 A source is one small module with a module-level ``SOURCE`` object: its name, the table
 its rows land in, the methods it takes, how its sender authenticates, and a pure ``parse``
-from the request to rows. ``shared.intake`` does everything else (size, order of checks,
+from the request to rows. ``shared.inbound.intake`` does everything else (size, order of checks,
 filtering, sending, replies) the same way for every source. See docs/adding-a-source.md.
 """
 
@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from shared.errors import UnknownEventType
 
 if TYPE_CHECKING:  # annotations only: settings imports the sources
+    from shared.config.settings import Settings
     from shared.ports import SecretStore
-    from shared.schema import TableSchema
-    from shared.settings import Settings
+    from shared.rows.schema import TableSchema
 
 
 # Sources that send batches (Wallarm, Kibana) may send larger bodies than one event; rows

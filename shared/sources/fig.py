@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from shared.auth.fig import FigSecretAuth
 from shared.errors import MalformedPayload, UnknownEventType
-from shared.eventid import event_id
-from shared.jsonbody import parse_json_object
-from shared.schema import TableSchema, load_table
+from shared.inbound.jsonbody import parse_json_object
+from shared.rows.eventid import event_id
+from shared.rows.schema import TableSchema, load_table
+from shared.rows.timepolicy import parse_timestamp, time_generated
 from shared.sources.base import InboundRequest, Parsed
 from shared.sources.fig_contracts import (
     BOOLEAN,
@@ -37,10 +38,9 @@ from shared.sources.fig_contracts import (
     TIMESTAMP,
     Contract,
 )
-from shared.timepolicy import parse_timestamp, time_generated
 
 if TYPE_CHECKING:
-    from shared.settings import Settings
+    from shared.config.settings import Settings
 
 SOURCE_NAME = "fig"
 TABLE = "FigEvents_CL"

@@ -38,15 +38,15 @@ from typing import TYPE_CHECKING, Any
 
 from shared.auth.standard_webhooks import StandardWebhooksAuth, message_id
 from shared.errors import MalformedPayload, UnknownEventType
-from shared.eventid import event_id
-from shared.jsonbody import parse_json
-from shared.schema import SchemaError, TableSchema, load_table
+from shared.inbound.jsonbody import parse_json
+from shared.rows.eventid import event_id
+from shared.rows.schema import SchemaError, TableSchema, load_table
+from shared.rows.timepolicy import parse_timestamp, time_generated
 from shared.sources.base import InboundRequest, Parsed
 from shared.sources.media import check_json_media
-from shared.timepolicy import parse_timestamp, time_generated
 
 if TYPE_CHECKING:
-    from shared.settings import Settings
+    from shared.config.settings import Settings
 
 logger = logging.getLogger(__name__)
 

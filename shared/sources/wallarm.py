@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 from shared.auth.header_token import HeaderTokenAuth, TokenPlace
 from shared.errors import MalformedPayload
-from shared.eventid import event_id
-from shared.jsonbody import parse_json
-from shared.schema import TableSchema, load_table
+from shared.inbound.jsonbody import parse_json
+from shared.rows.eventid import event_id
+from shared.rows.schema import TableSchema, load_table
+from shared.rows.timepolicy import time_generated
 from shared.sources.base import BATCH_BODY_BYTES, InboundRequest, Parsed, SingleEndpoint
 from shared.sources.media import check_json_media
-from shared.timepolicy import time_generated
 
 if TYPE_CHECKING:
     pass

@@ -19,12 +19,12 @@ from local.emulators.stack import EmulatorStack
 from local.tls import server_ssl_context
 from shared.adapters.retry_storage import RetryStorage
 from shared.bootstrap import get_bridge, reset_bridge
+from shared.config.incidents import WebhookDestination
 from shared.delivery.envelope import Envelope
-from shared.incidents.config import WebhookDestination
 from shared.incidents.forward import Forwarder
 from shared.incidents.poller import PollResult, poll
 from shared.incidents.wiring import IncidentWiring, build_incident_wiring
-from shared.retry import RetryDeps, RetryOutcome, deliver_message
+from shared.retrying.worker import RetryDeps, RetryOutcome, deliver_message
 from tests.logscan import remember_secret
 
 TEAM_SECRET_NAME = "signl4-team-secret"
@@ -114,7 +114,7 @@ def envelopes(texts: list[str]) -> list[Envelope]:
 def retry(storage: RetryStorage, forwarder: Forwarder, text: str) -> RetryOutcome:
     """The retry worker's handling of one message, with incident deliverers registered."""
     from shared.incidents.forward import retry_deliverer
-    from shared.retry import default_targets
+    from shared.retrying.worker import default_targets
 
     deliver = retry_deliverer(lambda: forwarder)
     deps = RetryDeps(

@@ -20,24 +20,24 @@ from local.azurite import ACCOUNT_KEY, ACCOUNT_NAME, Azurite
 from local.emulators.faults import Fault
 from local.emulators.stack import EmulatorStack
 from local.host.ports import free_port
-from shared import metrics
 from shared.adapters.deadletters import BlobDeadLetters
 from shared.adapters.health_table import HealthTable, build_health_table
 from shared.adapters.storage import StorageRetryQueue, build_dead_letters, build_retry_queue
 from shared.bootstrap import build_credential, build_sink
-from shared.bridge_health import (
+from shared.config.settings import Settings
+from shared.config.storage import parse_storage_connection
+from shared.delivery.envelope import Envelope
+from shared.ports import RowSink
+from shared.telemetry import metrics
+from shared.telemetry.bridge_health import (
     KEEP_REPORTED,
     HealthWiring,
     RunResult,
     health_summary,
     run_bridge_health,
 )
-from shared.delivery.envelope import Envelope
-from shared.health_flush import Flusher
-from shared.metrics import WINDOW, Counters, window_start
-from shared.ports import RowSink
-from shared.settings import Settings
-from shared.storage_connection import parse_storage_connection
+from shared.telemetry.flush import Flusher
+from shared.telemetry.metrics import WINDOW, Counters, window_start
 
 pytestmark = pytest.mark.usefixtures("app_env")
 STREAM = "Custom-BridgeHealth"

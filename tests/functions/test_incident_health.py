@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 from local.emulators.stack import EmulatorStack
 from shared.bootstrap import get_bridge
-from shared.health import Check
+from shared.diagnostics.health import Check
+from shared.diagnostics.incidents import incident_checks
 from shared.incidents.breaker import Breaker
 from shared.incidents.forward import Forwarder
-from shared.incidents.health_checks import incident_checks
 
 
 def checks(forwarder: Forwarder) -> dict[str, Check]:

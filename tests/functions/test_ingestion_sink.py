@@ -16,9 +16,9 @@ from local.emulators.faults import Fault
 from local.emulators.stack import EmulatorStack
 from shared.adapters.ingestion import LogsIngestionSink
 from shared.bootstrap import build_bridge
+from shared.config.settings import Settings
 from shared.delivery import sdk_default_stats
 from shared.errors import IngestionFailed
-from shared.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("app_env")
 STREAM = "Custom-FigEvents"

@@ -23,7 +23,7 @@ from shared.adapters.retry_storage import RetryStorage, build_retry_storage
 from shared.adapters.storage import StorageRetryQueue
 from shared.bootstrap import reset_bridge
 from shared.delivery.envelope import Envelope
-from shared.replay import replay
+from shared.retrying.replay import replay
 from tests.retry_support import (
     REQUIRED,
     envelope,
@@ -232,7 +232,7 @@ def test_the_replay_route_replays_by_name(storage: RetryStorage) -> None:
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared.replay", *args],
+        [sys.executable, "-m", "shared.retrying.replay", *args],
         cwd=REPO_ROOT,
         env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,

@@ -16,12 +16,12 @@ from local.host.ports import free_port
 from shared.adapters.retry_storage import RetryStorage
 from shared.adapters.storage import StorageRetryQueue
 from shared.bootstrap import build_credential, build_sink
+from shared.config.settings import Settings
 from shared.delivery.backoff import backoff_ceiling
 from shared.delivery.envelope import BlobPointer, Envelope, decode_message
 from shared.errors import UpstreamUnavailable
-from shared.retry import Result, RetryDeps, RetryOutcome, deliver_message
-from shared.settings import Settings
-from shared.timepolicy import parse_timestamp
+from shared.retrying.worker import Result, RetryDeps, RetryOutcome, deliver_message
+from shared.rows.timepolicy import parse_timestamp
 from tests.retry_support import (
     STREAM,
     envelope,

@@ -11,8 +11,8 @@ import pytest
 from local.emulators.stack import EmulatorStack
 from shared.adapters.keyvault import KeyVaultSecrets
 from shared.bootstrap import Bridge, build_bridge
-from shared.intake import receive
-from shared.settings import Settings
+from shared.config.settings import Settings
+from shared.inbound.intake import receive
 from shared.sources.base import InboundRequest
 from shared.sources.fig import SOURCE as FIG
 from tests.azure_fixtures import FigCredentials, new_fig_credentials

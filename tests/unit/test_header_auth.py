@@ -11,8 +11,8 @@ import pytest
 from shared.auth.basic import BasicAuth, BasicOrTokenAuth, basic_credentials
 from shared.auth.common import equal, matches_any
 from shared.auth.header_token import HeaderTokenAuth, TokenPlace, presented_token
+from shared.config.settings import Settings
 from shared.errors import SecretMissing, Unauthorized
-from shared.settings import Settings
 from shared.sources.base import Authenticator, InboundRequest
 from tests.fakes import FakeSecrets
 from tests.unit.test_intake import BASE_SETTINGS

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from shared.config.settings import Settings
 from shared.errors import ConfigError, MalformedPayload, UnknownEventType, UnsupportedMediaType
-from shared.schema import load_table
-from shared.settings import Settings
+from shared.rows.schema import load_table
 from shared.sources import ingest
 from shared.sources.base import InboundRequest, Parsed
 from tests.payloads import raw

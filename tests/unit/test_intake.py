@@ -11,8 +11,8 @@ import pytest
 
 from shared.auth.fig import hash_fig_secret
 from shared.bootstrap import Bridge
-from shared.intake import Reply, receive
-from shared.settings import Settings
+from shared.config.settings import Settings
+from shared.inbound.intake import Reply, receive
 from shared.sources.base import InboundRequest
 from shared.sources.fig import SOURCE as FIG
 from tests.fakes import FakeDeadLetters, FakeQueue, FakeSecrets, FakeSink

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import MalformedPayload
-from shared.jsonbody import parse_json, parse_json_object
+from shared.inbound.jsonbody import parse_json, parse_json_object
 
 
 @pytest.mark.parametrize(

@@ -10,11 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared import metrics
 from shared.errors import UpstreamUnavailable
-from shared.health_flush import MAX_FLUSH_AGE, Flusher
-from shared.health_rows import Gauges, StoredWindow, status_row, window_rows
-from shared.metrics import (
+from shared.telemetry import metrics
+from shared.telemetry.flush import MAX_FLUSH_AGE, Flusher
+from shared.telemetry.metrics import (
     WINDOW,
     Counters,
     WindowCounts,
@@ -23,6 +22,7 @@ from shared.metrics import (
     rejected,
     window_start,
 )
+from shared.telemetry.rows import Gauges, StoredWindow, status_row, window_rows
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

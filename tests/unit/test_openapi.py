@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared import errors
-from shared.intake import MethodNotAllowed
+from shared.inbound.intake import MethodNotAllowed
 from shared.sources import elastic_alerts, fig, fig_contracts, ingest, wallarm
 from tests.app_index import http_routes
 

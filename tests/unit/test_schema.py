@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.schema import TABLES_DIR, SchemaError, load_table, schema_from_json
+from shared.rows.schema import TABLES_DIR, SchemaError, load_table, schema_from_json
 
 FIG = load_table("FigEvents_CL")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from shared.config.settings import SETTINGS, Settings
 from shared.errors import ConfigError
-from shared.settings import SETTINGS, Settings
 
 VALID = {
     "KEY_VAULT_URI": "https://kv-bridge.vault.azure.net/",

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shared.auth.standard_webhooks import decode_secret, sign
-from shared.intake import Reply, receive
+from shared.inbound.intake import Reply, receive
 from shared.sources import elastic_alerts, ingest, wallarm
 from shared.sources.base import InboundRequest, Source
 from tests.payloads import parsed, raw

@@ -3,7 +3,7 @@
 Each process counts what it handles in a :class:`Counters`; a flusher writes each
 window's totals to Table storage (``shared.adapters.health_table``), and the bridge
 health timer sums every process's totals into ``BridgeHealth_CL`` rows
-(``shared.bridge_health``). Counting is cheap and safe from any thread: one lock, one
+(``shared.telemetry.bridge_health``). Counting is cheap and safe from any thread: one lock, one
 clock read, two dict updates.
 
 Keys are ``(kind, name, counter)``: ``kind`` is ``source`` (a webhook source such as

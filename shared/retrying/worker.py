@@ -7,7 +7,7 @@ azure-functions-and-emulation.md, section 2). In order:
 1. **Unreadable** (not an envelope or pointer, or the spilled blob is gone): kept with
    ``put_unreadable``, so it is visible and never loops as poison.
 2. **Stale time**: a row whose ``TimeGenerated`` is no longer inside what Log Analytics
-   keeps gets the current time there (``shared.restamp``); ``EventTime`` and
+   keeps gets the current time there (``shared.rows.restamp``); ``EventTime`` and
    ``ReceivedTime`` keep the original, and the outcome counts the row as *late*.
 3. **Delivered**: done; a spilled blob is deleted.
 4. **Permanent failure** (``classify`` says so, or the sink flagged the rows
@@ -41,7 +41,7 @@ from shared.delivery.envelope import BlobPointer, Envelope, EnvelopeError, decod
 from shared.delivery.policy import DEFAULT_RETRY_BUDGET, Outcome, budget_exhausted, classify
 from shared.errors import ConfigError, IngestionFailed, SecretMissing, UpstreamUnavailable
 from shared.ports import DeadLetters, RetryQueue, RowSink
-from shared.restamp import restamp_rows
+from shared.rows.restamp import restamp_rows
 
 logger = logging.getLogger(__name__)
 

@@ -16,17 +16,17 @@ from datetime import timedelta
 from types import MappingProxyType
 from urllib.parse import urlparse
 
-from shared.errors import ConfigError
-from shared.incidents import config as incident_config
-from shared.settings_catalog import (
+from shared.config import incidents as incident_config
+from shared.config.catalog import (
     DEFAULT_MAX_BODY_BYTES,
     SETTING_NAMES,
     SETTINGS,
     SETTINGS_BY_NAME,
     Setting,
 )
+from shared.config.storage import StorageConnection, parse_storage_connection
+from shared.errors import ConfigError
 from shared.sources import fig_contracts, ingest
-from shared.storage_connection import StorageConnection, parse_storage_connection
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "SETTINGS", "SETTING_NAMES", "Setting", "Settings"]
 

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.bootstrap import Bridge
-from shared.bridge_health import health_summary
+from shared.config.settings import Settings
 from shared.errors import ConfigError, SecretMissing, UpstreamUnavailable
-from shared.schema import TABLES_DIR, load_table
-from shared.settings import Settings
+from shared.rows.schema import TABLES_DIR, load_table
+from shared.telemetry.bridge_health import health_summary
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ async def _token(bridge: Bridge, audience: str) -> Check:
 async def _incidents(bridge: Bridge) -> list[Check]:
     """Sentinel incidents: token, list, write permission, destinations (or "off")."""
     # Imported here: the incident checks build on this module's Check.
-    from shared.incidents.health_checks import incident_checks
+    from shared.diagnostics.incidents import incident_checks
     from shared.incidents.wiring import build_incident_wiring
 
     wiring = build_incident_wiring(bridge)

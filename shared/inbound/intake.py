@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.bootstrap import Bridge
-from shared.counting import record_reply, record_rows
 from shared.errors import (
     BridgeError,
     IngestionFailed,
@@ -32,8 +31,9 @@ from shared.errors import (
     error_body,
     retry_after_seconds,
 )
-from shared.handoff import HandedOff, hand_off
+from shared.retrying.handoff import HandedOff, hand_off
 from shared.sources.base import InboundRequest, Source
+from shared.telemetry.counting import record_reply, record_rows
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Re-stamping ``TimeGenerated`` on rows delivered late (retries, replays).
 
 Log Analytics replaces a ``TimeGenerated`` more than 2 days old (or 1 day ahead) with
-the time it receives the row, silently (``shared.timepolicy``). A row retried for hours,
+the time it receives the row, silently (``shared.rows.timepolicy``). A row retried for hours,
 or replayed from the dead letters days later, can cross that line while it waits. Such
 rows get the delivery time in ``TimeGenerated`` here, so the choice is the bridge's and
 visible in the outcome; ``EventTime`` and ``ReceivedTime`` keep the original times, so
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from shared.timepolicy import ACCEPTED_FUTURE, ACCEPTED_PAST, parse_timestamp, utc_iso
+from shared.rows.timepolicy import ACCEPTED_FUTURE, ACCEPTED_PAST, parse_timestamp, utc_iso
 
 
 def restamp_rows(rows: Sequence[dict[str, Any]], now: datetime) -> tuple[list[dict[str, Any]], int]:

@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-TABLES_DIR = Path(__file__).resolve().parent.parent / "infra" / "tables"
+TABLES_DIR = Path(__file__).resolve().parents[2] / "infra" / "tables"
 
 COLUMN_TYPES = frozenset({"string", "int", "long", "real", "boolean", "datetime", "dynamic"})
 _INT32 = (-(2**31), 2**31 - 1)

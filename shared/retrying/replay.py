@@ -6,7 +6,7 @@ rows): ``attempt`` back to 0, ``last_error`` and ``last_status`` cleared, and
 without that a replay of anything older than the budget would be dead-lettered again on
 its first failure. What the original time was stays in the rows (``ReceivedTime``,
 ``EventTime``) and in the log line written for each replay. Rows whose ``TimeGenerated``
-is too old by then are re-stamped by the worker (``shared.retry``).
+is too old by then are re-stamped by the worker (``shared.retrying.worker``).
 
 The dead letter is deleted only once the queue has taken the envelope; if that delete
 fails, the report says so and the event may arrive twice (same ``EventId``), never not
@@ -15,10 +15,10 @@ at all. Undecodable messages cannot be replayed and are reported as such.
 Run by hand with the app's settings in the environment (``AzureWebJobsStorage`` and the
 ``RETRY_*`` / ``DEAD_LETTER_CONTAINER`` settings)::
 
-    python -m shared.replay list [--target sentinel:Custom-FigEvents] [--limit 100]
-    python -m shared.replay replay NAME [NAME ...]
-    python -m shared.replay replay --all [--target sentinel:Custom-FigEvents]
-    python -m shared.replay poison [--limit 500]
+    python -m shared.retrying.replay list [--target sentinel:Custom-FigEvents] [--limit 100]
+    python -m shared.retrying.replay replay NAME [NAME ...]
+    python -m shared.retrying.replay replay --all [--target sentinel:Custom-FigEvents]
+    python -m shared.retrying.replay poison [--limit 500]
 
 ``poison`` moves what the Functions host put in ``<RETRY_QUEUE_NAME>-poison`` (messages
 the worker failed on ``maxDequeueCount`` times because storage failed under it) back
@@ -165,9 +165,9 @@ async def _replay_one(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m shared.replay``: list or replay dead letters; prints JSON."""
+    """``python -m shared.retrying.replay``: list or replay dead letters; prints JSON."""
     parser = argparse.ArgumentParser(
-        prog="python -m shared.replay", description=__doc__.split("\n")[0]
+        prog="python -m shared.retrying.replay", description=__doc__.split("\n")[0]
     )
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="list dead letters, with counts per target")

@@ -1,6 +1,6 @@
 """Incident forwarding's settings, parsed from the app settings' text (pure).
 
-``shared.settings`` calls :func:`parse_incident_settings` with the raw values and adds the
+``shared.config.settings`` calls :func:`parse_incident_settings` with the raw values and adds the
 problems it returns to every other setting's, so all are reported at once.
 """
 

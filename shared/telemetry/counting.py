@@ -1,18 +1,18 @@
 """What the services count for ``BridgeHealth_CL``: one place that maps outcomes to counters.
 
 Counting is cheap and never fails a request; ``Flusher.poke`` writes the counts out in
-the background (see ``shared.health_flush``).
+the background (see ``shared.telemetry.flush``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shared import metrics
+from shared.telemetry import metrics
 
 if TYPE_CHECKING:
     from shared.bootstrap import Bridge
-    from shared.retry import RetryOutcome
+    from shared.retrying.worker import RetryOutcome
 
 
 def record_reply(bridge: Bridge, source: str, status: int, error_code: str | None) -> None:
@@ -38,7 +38,7 @@ def record_rows(
 
 def record_retry(bridge: Bridge, outcome: RetryOutcome) -> None:
     """What one retry-queue message came to."""
-    from shared.retry import Result
+    from shared.retrying.worker import Result
 
     source = outcome.source or "unknown"
     if outcome.result is Result.DELIVERED:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from shared.errors import UpstreamUnavailable
-from shared.metrics import Counters, WindowCounts, utc_now
+from shared.telemetry.metrics import Counters, WindowCounts, utc_now
 
 logger = logging.getLogger(__name__)
 

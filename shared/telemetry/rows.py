@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.eventid import event_id
-from shared.metrics import (
+from shared.rows.eventid import event_id
+from shared.rows.schema import TableSchema, load_table
+from shared.telemetry.metrics import (
     ACCEPTED,
     DEAD_LETTERED,
     DELIVERED,
@@ -30,7 +31,6 @@ from shared.metrics import (
     add_counts,
     encode_counts,
 )
-from shared.schema import TableSchema, load_table
 
 TABLE = "BridgeHealth_CL"
 

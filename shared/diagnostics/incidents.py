@@ -5,7 +5,7 @@ workspace answers a list with ``$top=1``; that the identity may *write* incident
 comments (the ARM permissions API: tags and SIGNL4's status changes are writes), naming
 the role to assign; and each destination's breaker. Nothing is written.
 
-For the lead: ``shared.health.run_health`` adds ``await incident_checks(bridge,
+For the lead: ``shared.diagnostics.health.run_health`` adds ``await incident_checks(bridge,
 get_forwarder_for(bridge), now)`` to its checks.
 """
 
@@ -16,10 +16,10 @@ from datetime import datetime
 
 from azure.core.credentials import TokenCredential
 
+from shared.config.incidents import arm_audience
+from shared.diagnostics.health import ROLE_PROPAGATION, Check
 from shared.errors import UpstreamUnavailable
-from shared.health import ROLE_PROPAGATION, Check
 from shared.incidents import permissions
-from shared.incidents.config import arm_audience
 from shared.incidents.forward import Forwarder
 from shared.incidents.poller import destinations
 

@@ -29,9 +29,9 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from shared.errors import IngestionFailed, UpstreamUnavailable
-from shared.health_rows import Gauges, ReportMarker, StoredWindow, row_schema, window_rows
-from shared.metrics import WINDOW, window_start
 from shared.ports import RowSink
+from shared.telemetry.metrics import WINDOW, window_start
+from shared.telemetry.rows import Gauges, ReportMarker, StoredWindow, row_schema, window_rows
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
