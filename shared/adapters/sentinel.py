@@ -30,8 +30,7 @@ from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.securityinsight import SecurityInsights
 
 from shared.config.incidents import IncidentSettings, arm_audience
-from shared.errors import UpstreamUnavailable
-from shared.incidents.errors import IncidentConflict, IncidentNotFound
+from shared.errors import IncidentConflict, IncidentNotFound, UpstreamUnavailable
 
 logger = logging.getLogger(__name__)
 

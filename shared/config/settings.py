@@ -5,6 +5,11 @@ Bicep consistency tests and ``Settings.from_env`` all walk it. Nothing here runs
 import time; ``bootstrap`` reads the settings on first use, so a bad setting is reported
 by name (all of them at once) by the health endpoint and in the log, and never stops the
 Functions host from indexing the app.
+
+Settings every capability shares (the vault, the identity, ingestion, storage, retries)
+make ``from_env`` raise one ``ConfigError``. A setting of one feature (a source, incident
+forwarding) only records a problem under that feature's name in ``problems``: the feature
+is off, named by ``/api/health``, and everything else keeps working.
 """
 
 from __future__ import annotations
@@ -24,9 +29,9 @@ from shared.config.catalog import (
     SETTINGS_BY_NAME,
     Setting,
 )
+from shared.config.ingest import IngestSettings, parse_sources
 from shared.config.storage import StorageConnection, parse_storage_connection
 from shared.errors import ConfigError
-from shared.sources import fig_contracts, ingest
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "SETTINGS", "SETTING_NAMES", "Setting", "Settings"]
 
@@ -50,7 +55,7 @@ class Settings:
     wallarm_token_header: str
     wallarm_token_name: str
     elastic_auth_name: str
-    ingest_sources: Mapping[str, ingest.IngestConfig]
+    ingest: IngestSettings
     storage: StorageConnection
     retry_queue_name: str
     retry_spill_container: str
@@ -61,6 +66,13 @@ class Settings:
     coalesce_window_seconds: float
     health_table_name: str
     incidents: incident_config.IncidentSettings
+    problems: Mapping[str, tuple[str, ...]]
+    """Each feature's own problems (``fig``, ``wallarm``, ``elastic``, ``ingest``,
+    ``incidents``): that feature is off; the others are not affected."""
+
+    def problems_of(self, feature: str) -> tuple[str, ...]:
+        """The problems that turn ``feature`` off (none when it is configured)."""
+        return self.problems.get(feature, ())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -75,13 +87,13 @@ class Settings:
             logs_ingestion_endpoint=reader.https_url("LOGS_INGESTION_ENDPOINT"),
             logs_ingestion_dcr_id=reader.text("LOGS_INGESTION_DCR_ID"),
             logs_ingestion_audience=reader.https_url("LOGS_INGESTION_AUDIENCE"),
-            fig_secret_hash_name=reader.text("FIG_SECRET_HASH_NAME"),
-            fig_event_types=reader.name_set("FIG_EVENT_TYPES", known=fig_contracts.EVENT_TYPES),
+            fig_secret_hash_name=reader.text("FIG_SECRET_HASH_NAME", feature="fig"),
+            fig_event_types=reader.name_set("FIG_EVENT_TYPES"),
             max_body_bytes=reader.positive_int("MAX_BODY_BYTES"),
-            wallarm_token_header=_header_name(reader, "WALLARM_TOKEN_HEADER"),
-            wallarm_token_name=reader.text("WALLARM_TOKEN_NAME"),
-            elastic_auth_name=reader.text("ELASTIC_AUTH_NAME"),
-            ingest_sources=_ingest_sources(reader, "INGEST_SOURCES"),
+            wallarm_token_header=_header_name(reader, "WALLARM_TOKEN_HEADER", feature="wallarm"),
+            wallarm_token_name=reader.text("WALLARM_TOKEN_NAME", feature="wallarm"),
+            elastic_auth_name=reader.text("ELASTIC_AUTH_NAME", feature="elastic"),
+            ingest=_ingest(reader, "INGEST_SOURCES"),
             storage=_storage(reader, environ),
             retry_queue_name=_storage_name(reader, "RETRY_QUEUE_NAME", max_length=MAX_QUEUE_NAME),
             retry_spill_container=_storage_name(reader, "RETRY_SPILL_CONTAINER"),
@@ -95,6 +107,9 @@ class Settings:
             / 1000,
             health_table_name=_table_name(reader, "HEALTH_TABLE_NAME"),
             incidents=_incidents(reader),
+            problems=MappingProxyType(
+                {feature: tuple(found) for feature, found in reader.feature_problems.items()}
+            ),
         )
         if reader.problems:
             raise ConfigError(reader.problems)
@@ -107,22 +122,30 @@ class _Reader:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
         self.problems: list[str] = []
+        self.feature_problems: dict[str, list[str]] = {}
 
-    def text(self, name: str) -> str:
+    def report(self, problem: str, *, feature: str | None = None) -> None:
+        """Note ``problem``: the whole bridge's, or only ``feature``'s."""
+        if feature is None:
+            self.problems.append(problem)
+        else:
+            self.feature_problems.setdefault(feature, []).append(problem)
+
+    def text(self, name: str, *, feature: str | None = None) -> str:
         spec = SETTINGS_BY_NAME[name]
         value = self._environ.get(name, "").strip()
         if value:
             return value
         if spec.required:
-            self.problems.append(f"{name} is not set ({spec.meaning})")
+            self.report(f"{name} is not set ({spec.meaning})", feature=feature)
         return spec.default or ""
 
-    def https_url(self, name: str) -> str:
-        value = self.text(name)
+    def https_url(self, name: str, *, feature: str | None = None) -> str:
+        value = self.text(name, feature=feature)
         if value:
             parsed = urlparse(value)
             if parsed.scheme != "https" or not parsed.netloc:
-                self.problems.append(f"{name} must be an https:// URL")
+                self.report(f"{name} must be an https:// URL", feature=feature)
         return value
 
     def boolean(self, name: str) -> bool:
@@ -162,33 +185,29 @@ class _Reader:
             self.problems.append(f"{name} must be a number {low} and at most {at_most:g}")
         return number
 
-    def name_set(self, name: str, *, known: frozenset[str]) -> frozenset[str] | None:
+    def name_set(self, name: str) -> frozenset[str] | None:
+        """A comma list (spaces ignored); the feature that reads it checks the names."""
         names = frozenset(part.strip() for part in self.text(name).split(",") if part.strip())
-        unknown = sorted(names - known)
-        if unknown:
-            self.problems.append(
-                f"{name} names unknown value(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(known))}"
-            )
         return names or None
 
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")
 
 
-def _header_name(reader: _Reader, name: str) -> str:
+def _header_name(reader: _Reader, name: str, *, feature: str) -> str:
     """An HTTP header name, lower case (the edge lower-cases the request's header names)."""
-    value = reader.text(name)
+    value = reader.text(name, feature=feature)
     if not _HEADER_NAME.fullmatch(value):
-        reader.problems.append(f"{name} must be an HTTP header name such as X-Auth-Token")
+        reader.report(f"{name} must be an HTTP header name such as X-Auth-Token", feature=feature)
     return value.lower()
 
 
-def _ingest_sources(reader: _Reader, name: str) -> Mapping[str, ingest.IngestConfig]:
-    """``INGEST_SOURCES`` as source name -> configuration; its problems join the others."""
-    sources, problems = ingest.parse_sources(reader.text(name))
-    reader.problems.extend(problems)
-    return MappingProxyType(sources)
+def _ingest(reader: _Reader, name: str) -> IngestSettings:
+    """``INGEST_SOURCES``, entry by entry; a broken entry turns off only its own route."""
+    ingest = parse_sources(reader.text(name))
+    for problem in ingest.problems:
+        reader.report(problem, feature="ingest")
+    return ingest
 
 
 # Queue and container names: 3-63 lower-case letters, digits and single hyphens.
@@ -225,9 +244,9 @@ def _storage(reader: _Reader, environ: Mapping[str, str]) -> StorageConnection:
 
 
 def _incidents(reader: _Reader) -> incident_config.IncidentSettings:
-    """Incident forwarding's settings; their problems join the others."""
+    """Incident forwarding's settings; their problems turn off only incident forwarding."""
     values = {
-        name: reader.text(name)
+        name: reader.text(name, feature="incidents")
         for name in (
             "SENTINEL_SUBSCRIPTION_ID",
             "SENTINEL_RESOURCE_GROUP",
@@ -243,8 +262,9 @@ def _incidents(reader: _Reader) -> incident_config.IncidentSettings:
             "WEBHOOK_DESTINATIONS",
         )
     }
-    values["ARM_ENDPOINT"] = reader.https_url("ARM_ENDPOINT")
-    values["SIGNL4_WEBHOOK_BASE"] = reader.https_url("SIGNL4_WEBHOOK_BASE")
+    values["ARM_ENDPOINT"] = reader.https_url("ARM_ENDPOINT", feature="incidents")
+    values["SIGNL4_WEBHOOK_BASE"] = reader.https_url("SIGNL4_WEBHOOK_BASE", feature="incidents")
     settings, problems = incident_config.parse_incident_settings(values)
-    reader.problems.extend(problems)
+    for problem in problems:
+        reader.report(problem, feature="incidents")
     return settings

@@ -10,20 +10,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-from shared.bootstrap import Bridge
 from shared.config.settings import Settings
-from shared.errors import ConfigError, SecretMissing, UpstreamUnavailable
+from shared.diagnostics.checks import ROLE_PROPAGATION, Check, HealthReport
+from shared.diagnostics.incidents import incident_checks
+from shared.errors import ConfigError, FeatureOff, SecretMissing, UpstreamUnavailable
+from shared.incidents.forward import Forwarder
+from shared.ports import DeadLetters, RetryQueue, RowSink, SecretStore
 from shared.rows.schema import TABLES_DIR, load_table
 from shared.telemetry.bridge_health import health_summary
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
 
 logger = logging.getLogger(__name__)
 
 KEY_VAULT_AUDIENCE = "https://vault.azure.net"
-ROLE_PROPAGATION = "new role assignments take up to 30 minutes to apply"
 
 _INGESTION_ACTIONS = {
     401: "The token was refused: check LOGS_INGESTION_AUDIENCE for your cloud.",
@@ -41,51 +46,39 @@ _VAULT_ACTIONS = {
 
 
 @dataclass(frozen=True)
-class Check:
-    """One health check's outcome."""
+class HealthDeps:
+    """What the checks look at: the clients, and which features are off and why."""
 
-    name: str
-    ok: bool
-    detail: str
-    action: str | None = None
-
-
-@dataclass(frozen=True)
-class HealthReport:
-    """All checks; healthy only when every check passed. ``delivery`` is information only:
-    the retry queue's depth and oldest age, and the dead-letter count."""
-
-    checks: tuple[Check, ...]
-    delivery: dict[str, Any] | None = None
-
-    @property
-    def healthy(self) -> bool:
-        """True when every check passed."""
-        return all(check.ok for check in self.checks)
-
-    def as_json(self) -> dict[str, Any]:
-        """The response body."""
-        return {
-            "status": "healthy" if self.healthy else "unhealthy",
-            "checks": [
-                {k: v for k, v in asdict(check).items() if v is not None} for check in self.checks
-            ],
-            **({"delivery": self.delivery} if self.delivery is not None else {}),
-        }
+    settings: Settings
+    credential: TokenCredential
+    secrets: SecretStore
+    sink: RowSink
+    retry_queue: RetryQueue
+    dead_letters: DeadLetters
+    features_off: Mapping[str, tuple[str, ...]]
+    forwarder: Callable[[], Forwarder]
+    """Incident forwarding's forwarder; raises FeatureOff while its settings are wrong."""
 
 
-async def run_health(
-    environ: Mapping[str, str], build: Callable[[Settings], Bridge]
-) -> HealthReport:
+async def run_health(deps: Callable[[], HealthDeps]) -> HealthReport:
     """Run every check that the settings allow; settings problems are reported all at once."""
     try:
-        settings = Settings.from_env(environ)
+        bridge = deps()
     except ConfigError as error:
         return HealthReport(
             (Check("settings", ok=False, detail="; ".join(error.problems), action="Set them."),)
         )
-    bridge = build(settings)
-    checks = [Check("settings", ok=True, detail="all settings present and valid")]
+    settings = bridge.settings
+    checks = [Check("settings", ok=True, detail="the settings every feature shares are valid")]
+    checks += [
+        Check(
+            f"feature:{feature}",
+            ok=False,
+            detail="; ".join(problems),
+            action="Fix these settings; this feature is off, the others work.",
+        )
+        for feature, problems in sorted(bridge.features_off.items())
+    ]
     checks += await asyncio.gather(
         _token(bridge, settings.logs_ingestion_audience),
         _token(bridge, KEY_VAULT_AUDIENCE),
@@ -104,7 +97,7 @@ async def run_health(
     return report
 
 
-async def _token(bridge: Bridge, audience: str) -> Check:
+async def _token(bridge: HealthDeps, audience: str) -> Check:
     name = f"token:{audience}"
     scope = audience.rstrip("/") + "/.default"
     try:
@@ -120,14 +113,13 @@ async def _token(bridge: Bridge, audience: str) -> Check:
     return Check(name, ok=True, detail="managed identity issued a token")
 
 
-async def _incidents(bridge: Bridge) -> list[Check]:
+async def _incidents(bridge: HealthDeps) -> list[Check]:
     """Sentinel incidents: token, list, write permission, destinations (or "off")."""
-    # Imported here: the incident checks build on this module's Check.
-    from shared.diagnostics.incidents import incident_checks
-    from shared.incidents.wiring import build_incident_wiring
-
-    wiring = build_incident_wiring(bridge)
-    return await incident_checks(bridge.credential, wiring.forwarder, datetime.now(UTC))
+    try:
+        forwarder = bridge.forwarder()
+    except FeatureOff:
+        return []  # named by its feature check above
+    return await incident_checks(bridge.credential, forwarder, datetime.now(UTC))
 
 
 def _optional_secrets(settings: Settings) -> list[tuple[str, str]]:
@@ -136,7 +128,7 @@ def _optional_secrets(settings: Settings) -> list[tuple[str, str]]:
         (settings.wallarm_token_name, "Wallarm's token (source off while absent)"),
         (settings.elastic_auth_name, "Kibana's credentials (source off while absent)"),
     ]
-    for source, config in settings.ingest_sources.items():
+    for source, config in settings.ingest.sources.items():
         secrets += [
             (name, f"a signing secret of ingest source {source}") for name in config.secret_names
         ]
@@ -146,12 +138,12 @@ def _optional_secrets(settings: Settings) -> list[tuple[str, str]]:
 def _streams(settings: Settings) -> list[str]:
     """Every stream the bridge writes: each table file's, and any ingest source's."""
     streams = {load_table(path.stem).stream for path in TABLES_DIR.glob("*.json")}
-    streams |= {config.stream for config in settings.ingest_sources.values()}
+    streams |= {config.stream for config in settings.ingest.sources.values()}
     return sorted(streams)
 
 
 async def _secret(
-    bridge: Bridge, secret_name: str, *, purpose: str, optional: bool = False
+    bridge: HealthDeps, secret_name: str, *, purpose: str, optional: bool = False
 ) -> Check:
     name = f"keyvault:{secret_name}"
     try:
@@ -177,7 +169,7 @@ async def _secret(
     return Check(name, ok=True, detail="readable")
 
 
-async def _stream(bridge: Bridge, stream: str) -> Check:
+async def _stream(bridge: HealthDeps, stream: str) -> Check:
     name = f"ingestion:{stream}"
     try:
         await bridge.sink.probe(stream)

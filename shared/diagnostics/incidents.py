@@ -5,8 +5,6 @@ workspace answers a list with ``$top=1``; that the identity may *write* incident
 comments (the ARM permissions API: tags and SIGNL4's status changes are writes), naming
 the role to assign; and each destination's breaker. Nothing is written.
 
-For the lead: ``shared.diagnostics.health.run_health`` adds ``await incident_checks(bridge,
-get_forwarder_for(bridge), now)`` to its checks.
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ from datetime import datetime
 from azure.core.credentials import TokenCredential
 
 from shared.config.incidents import arm_audience
-from shared.diagnostics.health import ROLE_PROPAGATION, Check
+from shared.diagnostics.checks import ROLE_PROPAGATION, Check
 from shared.errors import UpstreamUnavailable
 from shared.incidents import permissions
 from shared.incidents.forward import Forwarder

@@ -1,138 +1,128 @@
-"""The intake service: one inbound webhook in, one reply out, the same for every source.
+"""The intake service: one authenticated webhook in, its rows into Sentinel, one reply out.
 
-Every check happens here, in this order, so each bad input gets its own clear answer and
-nothing unauthenticated reaches the code that reads its content:
+The request pipeline (``shared.inbound.pipeline``) has already checked the method, the
+route, the size and the sender's credentials by the time :func:`deliver` runs. Here:
 
-1. method (405) and route (404): public facts, no secrets needed;
-2. settings (503, details only in the log), then size (413), declared length first;
-3. the sender's credentials (401; 503 when the secret store cannot be read);
-4. the body (400), then test deliveries (200, nothing sent) and the event-type filter;
-5. Sentinel: 202 once every row was accepted by the Logs Ingestion API or durably handed
+1. the body (400, 415), then test deliveries (200, nothing sent) and the event-type filter;
+2. Sentinel: 202 once every row was accepted by the Logs Ingestion API or durably handed
    off (retry queue, or dead letters for rows that can never be accepted as they are);
    503 + Retry-After only when neither Sentinel nor storage took them.
+
+:class:`SourceEndpoint` is the pipeline's view of one source's URL.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from shared.bootstrap import Bridge
-from shared.errors import (
-    BridgeError,
-    IngestionFailed,
-    PayloadTooLarge,
-    RequestRejected,
-    SecretMissing,
-    UnknownEventType,
-    error_body,
-    retry_after_seconds,
-)
+from shared.errors import IngestionFailed, SecretMissing, UnknownEventType
+from shared.inbound.pipeline import Reply
+from shared.inbound.request import InboundRequest
+from shared.ports import DeadLetters, RetryQueue, RowSink, SecretStore
 from shared.retrying.handoff import HandedOff, hand_off
-from shared.sources.base import InboundRequest, Source
-from shared.telemetry.counting import record_reply, record_rows
+from shared.sources.base import Source, SourceRoute
+from shared.telemetry.counting import Telemetry, record_rows
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Reply:
-    """What the edge turns into an HTTP response."""
+class IntakeDeps:
+    """What every source's intake uses: the vault, Sentinel, durable storage, counters."""
 
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class MethodNotAllowed(RequestRejected):
-    """The route exists but does not take this method."""
-
-    status = 405
-    code = "MethodNotAllowed"
-
-    def __init__(self, allowed: frozenset[str]) -> None:
-        super().__init__(f"This endpoint takes {', '.join(sorted(allowed))}.")
-        self.allowed = allowed
+    secrets: SecretStore
+    sink: RowSink
+    retry_queue: RetryQueue
+    dead_letters: DeadLetters
+    telemetry: Telemetry
+    rng: random.Random
+    max_body_bytes: int
+    retry_base_seconds: float
+    retry_max_seconds: float
 
 
-async def receive(
-    source: Source, route: str, request: InboundRequest, bridge: Callable[[], Bridge]
-) -> Reply:
-    """Handle one webhook for ``source`` (see the module docstring for the order of checks)."""
-    built: list[Bridge] = []  # the bridge, once settings allowed building it
+@dataclass(frozen=True)
+class SourceEndpoint:
+    """One source's URL for the pipeline: static facts now, the source and deps on use.
 
-    def wired() -> Bridge:
-        if not built:
-            built.append(bridge())
-        return built[0]
+    ``source`` and ``deps`` read the settings: they raise ConfigError (the whole bridge is
+    misconfigured), FeatureOff (only this source is) or UnknownEventType (an
+    ``/api/ingest/{name}`` that INGEST_SOURCES does not list).
+    """
 
-    code: str | None = None
-    try:
-        reply = await _receive(source, route, request, wired)
-    except SecretMissing as error:
-        refusal = UnknownEventType("This source is not enabled.")
-        failure: BridgeError = refusal if source.off_without_secret else error
-        reply, code = error_reply(failure, source=source.name), failure.code
-    except BridgeError as error:
-        reply, code = error_reply(error, source=source.name), error.code
-    with contextlib.suppress(BridgeError):  # broken settings: nothing to count with
-        record_reply(wired(), source.name, reply.status, code)
-    return reply
+    route_info: SourceRoute
+    route: str
+    source: Callable[[], Source]
+    deps: Callable[[], IntakeDeps]
+
+    @property
+    def name(self) -> str:
+        """The source's name: replies and rows are counted under it."""
+        return self.route_info.name
+
+    @property
+    def methods(self) -> frozenset[str]:
+        """What the sender uses."""
+        return self.route_info.methods
+
+    def check_route(self) -> None:
+        """404 for a route the source does not have (no setting read)."""
+        self.route_info.check_route(self.route)
+
+    def max_body_bytes(self) -> int:
+        """MAX_BODY_BYTES, or the source's batch limit when larger."""
+        return max(self.deps().max_body_bytes, self.source().batch_body_bytes or 0)
+
+    async def authenticate(self, request: InboundRequest) -> None:
+        """The source's own scheme; a source whose secret is not in the vault may be off."""
+        source = self.source()
+        try:
+            await source.authenticator.authenticate(request, self.deps().secrets)
+        except SecretMissing:
+            if source.off_without_secret:
+                raise UnknownEventType("This source is not enabled.") from None
+            raise
+
+    async def handle(self, request: InboundRequest) -> Reply:
+        """Parse, filter and deliver (see :func:`deliver`)."""
+        return await deliver(self.source(), self.route, request, self.deps())
 
 
-async def _receive(
-    source: Source, route: str, request: InboundRequest, bridge: Callable[[], Bridge]
-) -> Reply:
-    if request.method.upper() not in source.methods:
-        raise MethodNotAllowed(source.methods)
-    source.check_route(route)
-    wired = bridge()
-    check_size(request, max(wired.settings.max_body_bytes, source.batch_body_bytes or 0))
-    await source.authenticator.authenticate(request, wired.secrets, wired.settings)
+async def deliver(source: Source, route: str, request: InboundRequest, deps: IntakeDeps) -> Reply:
+    """Parse an authenticated request and hand its rows to Sentinel or durable storage."""
     parsed = source.parse(route, request)
     if parsed.test:
         logger.info("%s test delivery answered; nothing forwarded", source.name)
         return Reply(200, {"forwarded": False, "test": True})
     if parsed.duplicate:
         return Reply(200, {"forwarded": False, "duplicate": True})
-    enabled = source.enabled_event_types(wired.settings)
+    enabled = source.enabled_event_types()
     rows = [row for row in parsed.rows if enabled is None or row.get("EventType") in enabled]
     skipped = len(parsed.rows) - len(rows)
     if not rows:
         logger.info("%s: %d event(s) of types not enabled; nothing forwarded", source.name, skipped)
-        record_rows(wired, source.name, accepted=0, queued=0, dead_lettered=0, skipped=skipped)
+        record_rows(
+            deps.telemetry, source.name, accepted=0, queued=0, dead_lettered=0, skipped=skipped
+        )
         return Reply(200, {"forwarded": False, "skipped": skipped})
     stream = source.table().stream
-    handed_off = HandedOff(queued=0, dead_lettered=0)
-    try:
-        await wired.sink.send(stream, rows)
-    except IngestionFailed as failure:
-        handed_off = await hand_off(
-            failure,
-            source=source.name,
-            stream=stream,
-            first_seen=request.received,
-            queue=wired.retry_queue,
-            dead_letters=wired.dead_letters,
-            rng=wired.rng,
-            base_seconds=wired.settings.retry_base_seconds,
-            cap_seconds=wired.settings.retry_max_seconds,
-        )
+    handed_off = await _send(deps, source.name, stream, rows, request)
     if parsed.on_accepted is not None:
         parsed.on_accepted()  # every row is in Sentinel or durably stored: safe to remember
+    accepted = len(rows) - handed_off.queued - handed_off.dead_lettered
     record_rows(
-        wired,
+        deps.telemetry,
         source.name,
-        accepted=len(rows) - handed_off.queued - handed_off.dead_lettered,
+        accepted=accepted,
         queued=handed_off.queued,
         dead_lettered=handed_off.dead_lettered,
         skipped=skipped,
     )
     event_ids = [row["EventId"] for row in rows]
-    accepted = len(rows) - handed_off.queued - handed_off.dead_lettered
     logger.info(
         "%s: %d row(s) accepted by Sentinel, %d queued, %d dead-lettered; first EventId %s",
         source.name,
@@ -155,26 +145,26 @@ async def _receive(
     )
 
 
-def check_size(request: InboundRequest, max_body_bytes: int) -> None:
-    """Refuse a body over the limit, from its declared length first (413)."""
-    declared = request.headers.get("content-length", "")
-    too_large = PayloadTooLarge(f"The body is larger than {max_body_bytes} bytes.")
-    if declared.isdigit() and int(declared) > max_body_bytes:
-        raise too_large
-    if len(request.body) > max_body_bytes:
-        raise too_large
-
-
-def error_reply(error: BridgeError, *, source: str) -> Reply:
-    """The reply for an error: its status, the JSON error body, and Retry-After on 503."""
-    headers: dict[str, str] = {}
-    retry_after = retry_after_seconds(error)
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
-    if isinstance(error, MethodNotAllowed):
-        headers["Allow"] = ", ".join(sorted(error.allowed))
-    if error.status >= 500:
-        logger.warning("%s webhook not accepted: %s (%s)", source, error.code, error)
-    else:
-        logger.info("%s webhook refused: %d %s", source, error.status, error.code)
-    return Reply(error.status, error_body(error), headers)
+async def _send(
+    deps: IntakeDeps,
+    source: str,
+    stream: str,
+    rows: list[dict[str, Any]],
+    request: InboundRequest,
+) -> HandedOff:
+    """Send to Sentinel; what it refuses goes to the retry queue or the dead letters."""
+    try:
+        await deps.sink.send(stream, rows)
+    except IngestionFailed as failure:
+        return await hand_off(
+            failure,
+            source=source,
+            stream=stream,
+            first_seen=request.received,
+            queue=deps.retry_queue,
+            dead_letters=deps.dead_letters,
+            rng=deps.rng,
+            base_seconds=deps.retry_base_seconds,
+            cap_seconds=deps.retry_max_seconds,
+        )
+    return HandedOff(queued=0, dead_lettered=0)

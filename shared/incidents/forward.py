@@ -31,8 +31,15 @@ from typing import TYPE_CHECKING, Any
 from shared.adapters.destinations import Answer
 from shared.config.incidents import IncidentSettings
 from shared.delivery.backoff import backoff_delay
-from shared.delivery.envelope import Envelope, EnvelopeError
-from shared.errors import ConfigError, SecretMissing, UpstreamUnavailable
+from shared.delivery.envelope import Envelope
+from shared.delivery.policy import Outcome, TargetKind, classify
+from shared.errors import (
+    ConfigError,
+    DestinationRefused,
+    EnvelopeError,
+    SecretMissing,
+    UpstreamUnavailable,
+)
 from shared.incidents import breaker as breakers
 from shared.incidents.ports import IncidentApi, IncidentState, Poster
 from shared.incidents.sending import destination_of, send
@@ -50,11 +57,6 @@ SOURCE = "sentinel-incidents"
 _NAMESPACE = uuid.UUID("0b8e6d55-3c1f-4e0b-a1d4-6a8f2c9e7b31")
 
 
-class DestinationRefused(EnvelopeError):
-    """A destination refused a delivery for good (a 4xx the retry policy would retry, such
-    as 401/403, which for a destination means a wrong secret or URL): dead-letter it."""
-
-
 class Delivery(enum.Enum):
     """What became of one direct attempt."""
 
@@ -64,8 +66,8 @@ class Delivery(enum.Enum):
 
 
 def is_transient(status: int | None) -> bool:
-    """No answer, 408, 429 or 5xx: worth another attempt. Any other 3xx/4xx is not."""
-    return status is None or status in (408, 429) or status >= 500
+    """The policy's answer for a destination (``shared.delivery.policy``)."""
+    return classify(status, kind=TargetKind.DESTINATION) is Outcome.TRANSIENT
 
 
 def envelope_for(target: str, payload: dict[str, Any], *, first_seen: datetime) -> Envelope:
@@ -184,7 +186,7 @@ class Forwarder:
                 await tag(self.api, self.state, name, (label,))
             return
         message = f"{destination} answered {answer.status}"
-        if is_transient(answer.status) or answer.status not in (401, 403):
+        if is_transient(answer.status):
             raise UpstreamUnavailable(
                 message, upstream_status=answer.status, retry_after=answer.retry_after
             )

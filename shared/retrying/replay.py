@@ -1,4 +1,4 @@
-"""Listing dead letters and putting them back on the retry queue: the service and its CLI.
+"""Listing dead letters and putting them back on the retry queue (CLI: ``shared.retrying``).
 
 A replayed dead letter is queued as a fresh delivery of the same envelope (same id, same
 rows): ``attempt`` back to 0, ``last_error`` and ``last_status`` cleared, and
@@ -15,10 +15,10 @@ at all. Undecodable messages cannot be replayed and are reported as such.
 Run by hand with the app's settings in the environment (``AzureWebJobsStorage`` and the
 ``RETRY_*`` / ``DEAD_LETTER_CONTAINER`` settings)::
 
-    python -m shared.retrying.replay list [--target sentinel:Custom-FigEvents] [--limit 100]
-    python -m shared.retrying.replay replay NAME [NAME ...]
-    python -m shared.retrying.replay replay --all [--target sentinel:Custom-FigEvents]
-    python -m shared.retrying.replay poison [--limit 500]
+    python -m shared.retrying list [--target sentinel:Custom-FigEvents] [--limit 100]
+    python -m shared.retrying NAME [NAME ...]
+    python -m shared.retrying --all [--target sentinel:Custom-FigEvents]
+    python -m shared.retrying poison [--limit 500]
 
 ``poison`` moves what the Functions host put in ``<RETRY_QUEUE_NAME>-poison`` (messages
 the worker failed on ``maxDequeueCount`` times because storage failed under it) back
@@ -27,18 +27,13 @@ onto the retry queue, once storage is healthy again.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
 import logging
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.delivery.envelope import EnvelopeError
-from shared.errors import ConfigError, UpstreamUnavailable
+from shared.errors import EnvelopeError, UpstreamUnavailable
 from shared.ports import RetryQueue
 
 if TYPE_CHECKING:  # the storage SDK is imported on first use, not when the app is indexed
@@ -162,61 +157,3 @@ async def _replay_one(
     except UpstreamUnavailable:
         deleted = False
     (report.replayed if deleted else report.replayed_not_deleted).append(name)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m shared.retrying.replay``: list or replay dead letters; prints JSON."""
-    parser = argparse.ArgumentParser(
-        prog="python -m shared.retrying.replay", description=__doc__.split("\n")[0]
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    listing = commands.add_parser("list", help="list dead letters, with counts per target")
-    listing.add_argument("--limit", type=int, default=100)
-    listing.add_argument("--target", help="only this target, e.g. sentinel:Custom-FigEvents")
-    replaying = commands.add_parser("replay", help="put dead letters back on the retry queue")
-    replaying.add_argument("names", nargs="*", metavar="NAME")
-    replaying.add_argument("--all", action="store_true", help=f"up to {MAX_REPLAY} at once")
-    replaying.add_argument("--target", help="with --all: only this target")
-    poison = commands.add_parser(
-        "poison", help="move the host's <queue>-poison messages back to the retry queue"
-    )
-    poison.add_argument("--limit", type=int, default=MAX_REPLAY)
-    args = parser.parse_args(argv)
-    if args.command == "replay" and bool(args.names) == bool(args.all):
-        parser.error("give dead letter names, or --all")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
-    try:
-        result = asyncio.run(_run(args))
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
-    except (ValueError, UpstreamUnavailable) as error:
-        print(error, file=sys.stderr)
-        return 1
-    print(json.dumps(result, indent=2))
-    return 0 if not result.get("failed") else 1
-
-
-async def _run(args: argparse.Namespace) -> dict[str, Any]:
-    from shared.bootstrap import get_retry_storage
-
-    storage = get_retry_storage()
-    if args.command == "list":
-        listed = await list_dead_letters(storage.dead_letters, limit=args.limit, target=args.target)
-        return listed | {"poisonQueue": await storage.poison.depth()}
-    if args.command == "poison":
-        moved = await storage.poison.requeue(limit=args.limit)
-        return {"requeued": moved.requeued, "deadLettered": moved.dead_lettered}
-    report = await replay(
-        storage.dead_letters,
-        storage.queue,
-        names=args.names,
-        replay_all=args.all,
-        target=args.target,
-        now=datetime.now(UTC),
-    )
-    return report.as_json()
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -37,9 +37,24 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from shared.delivery.backoff import backoff_delay
-from shared.delivery.envelope import BlobPointer, Envelope, EnvelopeError, decode_message
-from shared.delivery.policy import DEFAULT_RETRY_BUDGET, Outcome, budget_exhausted, classify
-from shared.errors import ConfigError, IngestionFailed, SecretMissing, UpstreamUnavailable
+from shared.delivery.envelope import BlobPointer, Envelope, decode_message
+from shared.delivery.policy import (
+    DEFAULT_RETRY_BUDGET,
+    Outcome,
+    TargetKind,
+    budget_exhausted,
+    classify,
+    kind_of,
+)
+from shared.errors import (
+    BridgeError,
+    ConfigError,
+    EnvelopeError,
+    IngestionFailed,
+    SecretMissing,
+    Undeliverable,
+    UpstreamUnavailable,
+)
 from shared.ports import DeadLetters, RetryQueue, RowSink
 from shared.rows.restamp import restamp_rows
 
@@ -201,11 +216,11 @@ async def _attempt(
         return await _handle(deps, received, [part], now, rng)
     try:
         await deliver(deps, name, sending)
-    except (UpstreamUnavailable, ConfigError, SecretMissing) as error:
-        return await _handle(deps, received, _parts(sending, error), now, rng)
-    except EnvelopeError as error:  # e.g. a payload where the target takes rows
+    except Undeliverable as error:  # a payload where the target takes rows, a refusal
         part = _Part(sending, None, None, str(error), permanent=True)
         return await _handle(deps, received, [part], now, rng)
+    except (UpstreamUnavailable, ConfigError, SecretMissing) as error:
+        return await _handle(deps, received, _parts(sending, error), now, rng)
     logger.info(
         "Delivered %s to %s on retry %d (%d late row(s))",
         envelope.id,
@@ -227,16 +242,23 @@ class _Part:
     permanent: bool
 
 
-def _parts(envelope: Envelope, error: Exception) -> list[_Part]:
-    """Split a failure into what may pass and what cannot; accepted rows are in neither."""
+def _parts(envelope: Envelope, error: BridgeError) -> list[_Part]:
+    """Split a failure into what may pass and what cannot; accepted rows are in neither.
+
+    Settings and secret problems have no status: transient, until fixed or out of budget.
+    """
+    kind = kind_of(envelope.target)
     if not isinstance(error, IngestionFailed) or not error.failed_rows:
-        status = getattr(error, "upstream_status", None)
-        permanent = status is not None and classify(status) is Outcome.PERMANENT
-        retry_after = getattr(error, "retry_after", None)
+        status, retry_after = None, None
+        if isinstance(error, UpstreamUnavailable):
+            status, retry_after = error.upstream_status, error.retry_after
+        permanent = _is_permanent(False, status, kind)
         return [_Part(envelope, status, retry_after, _describe(error), permanent)]
     parts: list[_Part] = []
     for permanent in (True, False):
-        refused = [r for r in error.refused if _is_permanent(r.permanent, r.status) is permanent]
+        refused = [
+            r for r in error.refused if _is_permanent(r.permanent, r.status, kind) is permanent
+        ]
         if not refused:
             continue
         worst = max(refused, key=lambda r: r.retry_after or 0)
@@ -249,8 +271,8 @@ def _parts(envelope: Envelope, error: Exception) -> list[_Part]:
     return parts
 
 
-def _is_permanent(flagged: bool, status: int | None) -> bool:
-    return flagged or (status is not None and classify(status) is Outcome.PERMANENT)
+def _is_permanent(flagged: bool, status: int | None, kind: TargetKind) -> bool:
+    return flagged or (status is not None and classify(status, kind=kind) is Outcome.PERMANENT)
 
 
 async def _handle(
@@ -325,7 +347,7 @@ async def _forget_spill(deps: RetryDeps, pointer: BlobPointer) -> None:
         logger.warning("Spill blob for %s left behind: %s", pointer.envelope_id, pointer.blob)
 
 
-def _describe(error: Exception) -> str:
+def _describe(error: BridgeError) -> str:
     """The error's class and status: never a response body or a row."""
-    status = getattr(error, "upstream_status", None)
+    status = error.upstream_status if isinstance(error, UpstreamUnavailable) else None
     return f"{type(error).__name__} ({status})" if status is not None else type(error).__name__

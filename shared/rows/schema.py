@@ -18,15 +18,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from shared.errors import SchemaError
+
 TABLES_DIR = Path(__file__).resolve().parents[2] / "infra" / "tables"
 
 COLUMN_TYPES = frozenset({"string", "int", "long", "real", "boolean", "datetime", "dynamic"})
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
-
-
-class SchemaError(ValueError):
-    """A row does not fit its table. The message names the columns, never their values."""
 
 
 @dataclass(frozen=True)

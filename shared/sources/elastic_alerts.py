@@ -25,10 +25,11 @@ from shared.auth.basic import BasicOrTokenAuth
 from shared.auth.header_token import TokenPlace
 from shared.errors import MalformedPayload
 from shared.inbound.jsonbody import parse_json
+from shared.inbound.request import InboundRequest
 from shared.rows.eventid import event_id
 from shared.rows.schema import TableSchema, load_table
 from shared.rows.timepolicy import parse_timestamp, time_generated
-from shared.sources.base import BATCH_BODY_BYTES, InboundRequest, Parsed, SingleEndpoint
+from shared.sources.base import BATCH_BODY_BYTES, Parsed, SourceRoute, one_endpoint
 from shared.sources.media import check_json_media
 
 if TYPE_CHECKING:
@@ -183,23 +184,27 @@ def _timestamp(value: Any) -> datetime | None:
         return None
 
 
-class ElasticAlertsSource(SingleEndpoint):
+ROUTE = SourceRoute(SOURCE_NAME, frozenset({"POST", "PUT"}), one_endpoint("/api/elastic/alerts"))
+
+
+class ElasticAlertsSource:
     """Elastic alerts as a webhook source (see ``shared.sources.base.Source``)."""
 
     name = SOURCE_NAME
-    endpoint = "/api/elastic/alerts"
-    methods = frozenset({"POST", "PUT"})
     off_without_secret = True  # no credentials in the vault: /api/elastic/alerts answers 404
     batch_body_bytes = BATCH_BODY_BYTES  # a rule's alerts in one body
 
-    def __init__(self) -> None:
-        self.authenticator = BasicOrTokenAuth(
-            secret_name=lambda settings: settings.elastic_auth_name, token_places=TOKEN_PLACES
-        )
+    def __init__(self, *, auth_name: str) -> None:
+        """Take the Key Vault secret holding Kibana's Basic credentials or token."""
+        self.authenticator = BasicOrTokenAuth(auth_name, TOKEN_PLACES)
 
     def table(self) -> TableSchema:
         """ElasticAlerts_CL."""
         return table()
+
+    def enabled_event_types(self) -> frozenset[str] | None:
+        """All types: Kibana's rules choose what is sent."""
+        return None
 
     def parse(self, route: str, request: InboundRequest) -> Parsed:
         """One row per alert in the body (none for a summary with no alerts: 200)."""
@@ -210,6 +215,3 @@ class ElasticAlertsSource(SingleEndpoint):
             for position, alert in enumerate(alerts, start=1)
         ]
         return Parsed(rows=rows, event_types=["alert"] if rows else [])
-
-
-SOURCE = ElasticAlertsSource()

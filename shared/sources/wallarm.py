@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Any
 from shared.auth.header_token import HeaderTokenAuth, TokenPlace
 from shared.errors import MalformedPayload
 from shared.inbound.jsonbody import parse_json
+from shared.inbound.request import InboundRequest
 from shared.rows.eventid import event_id
 from shared.rows.schema import TableSchema, load_table
 from shared.rows.timepolicy import time_generated
-from shared.sources.base import BATCH_BODY_BYTES, InboundRequest, Parsed, SingleEndpoint
+from shared.sources.base import BATCH_BODY_BYTES, Parsed, SourceRoute, one_endpoint
 from shared.sources.media import check_json_media
 
 if TYPE_CHECKING:
@@ -211,24 +212,27 @@ def _severity(kind: str, risk: str | None) -> str:
     return TYPE_SEVERITY.get(kind, "Informational")
 
 
-class WallarmSource(SingleEndpoint):
+ROUTE = SourceRoute(SOURCE_NAME, frozenset({"POST", "PUT"}), one_endpoint("/api/wallarm"))
+
+
+class WallarmSource:
     """Wallarm as a webhook source (see ``shared.sources.base.Source``)."""
 
     name = SOURCE_NAME
-    endpoint = "/api/wallarm"
-    methods = frozenset({"POST", "PUT"})
     off_without_secret = True  # no token in the vault: /api/wallarm answers 404
     batch_body_bytes = BATCH_BODY_BYTES  # batches of hits: 1,000 are ~1.3 MB
 
-    def __init__(self) -> None:
-        self.authenticator = HeaderTokenAuth(
-            places=lambda settings: (TokenPlace(settings.wallarm_token_header),),
-            secret_name=lambda settings: settings.wallarm_token_name,
-        )
+    def __init__(self, *, token_header: str, token_name: str) -> None:
+        """Take the header Wallarm's token comes in and the Key Vault secret holding it."""
+        self.authenticator = HeaderTokenAuth((TokenPlace(token_header),), token_name)
 
     def table(self) -> TableSchema:
         """WallarmEvents_CL."""
         return table()
+
+    def enabled_event_types(self) -> frozenset[str] | None:
+        """All types: Wallarm's own triggers choose what is sent."""
+        return None
 
     def parse(self, route: str, request: InboundRequest) -> Parsed:
         """Every notification in the body, one row each; a batch of test messages is a test."""
@@ -242,6 +246,3 @@ class WallarmSource(SingleEndpoint):
             test=bool(rows) and not real,
             event_types=sorted({row["EventType"] for row in real}),
         )
-
-
-SOURCE = WallarmSource()

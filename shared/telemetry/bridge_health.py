@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from shared.config.platform import DEFAULT_BRIDGE_NAME
 from shared.errors import IngestionFailed, UpstreamUnavailable
 from shared.ports import RowSink
 from shared.telemetry.metrics import WINDOW, window_start
@@ -43,7 +44,6 @@ SETTLE = timedelta(seconds=60)
 KEEP_REPORTED = timedelta(hours=1)
 """Reported windows are kept this long, so a late flush is summed with the rest."""
 MAX_WINDOWS_PER_RUN = 48
-DEFAULT_BRIDGE_NAME = "sentinel-bridge"
 
 
 class HealthStore(Protocol):
@@ -90,23 +90,16 @@ class DeadLetterGauges(Protocol):
         ...
 
 
-class HealthWiring(Protocol):
-    """What the timer needs; ``shared.bootstrap.Bridge`` provides it."""
+@dataclass(frozen=True)
+class BridgeHealthWiring:
+    """What the timer writes with (built by the composition root), and the app's name."""
 
-    @property
-    def sink(self) -> RowSink: ...
-
-    @property
-    def health_table(self) -> HealthStore: ...
-
-    @property
-    def flusher(self) -> CountsFlusher: ...
-
-    @property
-    def retry_queue(self) -> QueueGauges: ...
-
-    @property
-    def dead_letters(self) -> DeadLetterGauges: ...
+    sink: RowSink
+    health_table: HealthStore
+    flusher: CountsFlusher
+    retry_queue: QueueGauges
+    dead_letters: DeadLetterGauges
+    bridge_name: str = DEFAULT_BRIDGE_NAME
 
 
 @dataclass(frozen=True)
@@ -119,9 +112,7 @@ class RunResult:
     deleted: int
 
 
-async def run_bridge_health(
-    wiring: HealthWiring, *, now: datetime, bridge_name: str = DEFAULT_BRIDGE_NAME
-) -> RunResult:
+async def run_bridge_health(wiring: BridgeHealthWiring, *, now: datetime) -> RunResult:
     """One timer run (see the module docstring).
 
     Raises:
@@ -136,7 +127,7 @@ async def run_bridge_health(
         wiring.sink,
         gauges=lambda: sample_gauges(wiring.retry_queue, wiring.dead_letters, now),
         now=now,
-        bridge_name=bridge_name,
+        bridge_name=wiring.bridge_name,
     )
 
 

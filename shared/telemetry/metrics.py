@@ -25,7 +25,6 @@ Keys are ``(kind, name, counter)``: ``kind`` is ``source`` (a webhook source suc
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import threading
@@ -88,15 +87,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def new_instance_id(environ: Mapping[str, str] | None = None) -> str:
-    """An id for this process: the host instance (if known) and a random part.
+def new_instance_id(instance: str) -> str:
+    """An id for this process: the host instance (if known, else "") and a random part.
 
     Several worker processes can share one instance (``FUNCTIONS_WORKER_PROCESS_COUNT``)
     and a restarted process must not overwrite its predecessor's totals, so the random
     part is always there.
     """
-    values = os.environ if environ is None else environ
-    instance = re.sub(r"[^A-Za-z0-9]", "", values.get("WEBSITE_INSTANCE_ID", ""))[:12]
     unique = secrets.token_hex(4)
     return f"{instance}-{unique}" if instance else unique
 

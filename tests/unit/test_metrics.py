@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.config.platform import Platform
 from shared.errors import UpstreamUnavailable
 from shared.telemetry import metrics
 from shared.telemetry.flush import MAX_FLUSH_AGE, Flusher
@@ -134,8 +135,8 @@ def test_window_start_floors_to_five_minutes(moment: datetime) -> None:
 
 def test_instance_ids_are_unique_per_process_on_one_instance() -> None:
     """Two processes on one host instance get different ids with the instance's prefix."""
-    environ = {"WEBSITE_INSTANCE_ID": "0123456789abcdef0123"}
-    first, second = metrics.new_instance_id(environ), metrics.new_instance_id(environ)
+    instance = Platform.from_env({"WEBSITE_INSTANCE_ID": "0123456789abcdef0123"}).instance_id
+    first, second = metrics.new_instance_id(instance), metrics.new_instance_id(instance)
     assert first != second
     assert first.startswith("0123456789ab-")
 
