@@ -18,7 +18,8 @@ from pathlib import Path
 
 from bench.env import local_azure
 from local.emulators.stack import EmulatorStack
-from shared.bootstrap.root import IncidentWiring, Root
+from shared.bootstrap import Root
+from shared.bootstrap.incidents import IncidentWiring
 from shared.incidents.poller import PollResult, poll
 
 

@@ -31,7 +31,6 @@ import logging
 import random
 import threading
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from shared.auth.basic import BasicOrTokenAuth
@@ -53,7 +52,7 @@ from shared.telemetry.metrics import Counters, new_instance_id
 
 if TYPE_CHECKING:
     from shared.adapters.retry_storage import RetryStorage
-    from shared.adapters.sentinel import SentinelIncidents
+    from shared.bootstrap.incidents import IncidentWiring
     from shared.diagnostics.health import HealthDeps
     from shared.incidents.forward import Forwarder
     from shared.incidents.ops import DestinationOps
@@ -64,14 +63,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class IncidentWiring:
-    """Incident forwarding's adapters: the forwarder, and the ARM incidents client."""
-
-    forwarder: Forwarder
-    api: SentinelIncidents
 
 
 class Root:
@@ -211,39 +202,13 @@ class Root:
         """The ARM client, poster and state table (FeatureOff while misconfigured)."""
 
         def build() -> IncidentWiring:
-            from shared.adapters.destinations import HttpPoster
-            from shared.adapters.sentinel import SentinelIncidents, build_client
-            from shared.incidents.forward import Forwarder
-            from shared.incidents.table import build_incident_state
+            from shared.bootstrap.incidents import build_incidents
 
-            settings, clients = self.settings(), self.clients()
+            settings = self.settings()
             problems = settings.problems_of("incidents")
             if problems:
                 raise FeatureOff("incidents", problems)
-            api = SentinelIncidents(
-                build_client(settings.incidents, clients.credential), settings.incidents
-            )
-            state = build_incident_state(
-                settings.storage,
-                clients.storage_credential,
-                health_table_name=settings.health_table_name,
-            )
-            forwarder = Forwarder(
-                settings=settings.incidents,
-                api=api,
-                poster=HttpPoster(ca_file=self.platform.ca_bundle),
-                secrets=clients.secrets,
-                state=state,
-                queue=clients.storage.queue,
-                dead_letters=clients.storage.dead_letters,
-                sink=clients.sink,
-                counters=self.counters,
-                rng=self.rng,
-                base_seconds=settings.retry_base_seconds,
-                cap_seconds=settings.retry_max_seconds,
-                bridge_name=self.platform.site_name,
-            )
-            return IncidentWiring(forwarder, api)
+            return build_incidents(settings, self.clients(), self.platform, self.counters, self.rng)
 
         return self._once("incidents", build)
 

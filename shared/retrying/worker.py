@@ -30,7 +30,6 @@ from __future__ import annotations
 import enum
 import logging
 import random
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -40,22 +39,17 @@ from shared.delivery.backoff import backoff_delay
 from shared.delivery.envelope import BlobPointer, Envelope, decode_message
 from shared.delivery.policy import (
     DEFAULT_RETRY_BUDGET,
-    Outcome,
-    TargetKind,
     budget_exhausted,
-    classify,
-    kind_of,
 )
 from shared.errors import (
-    BridgeError,
     ConfigError,
     EnvelopeError,
-    IngestionFailed,
     SecretMissing,
     Undeliverable,
     UpstreamUnavailable,
 )
 from shared.ports import DeadLetters, RetryQueue, RowSink
+from shared.retrying.split import Part, split_failure
 from shared.rows.restamp import restamp_rows
 
 logger = logging.getLogger(__name__)
@@ -212,15 +206,15 @@ async def _attempt(
     )
     if deliver is None:
         reason = f"this bridge cannot deliver to target kind '{kind}'"
-        part = _Part(sending, None, None, reason, permanent=True)
+        part = Part(sending, None, None, reason, permanent=True)
         return await _handle(deps, received, [part], now, rng)
     try:
         await deliver(deps, name, sending)
     except Undeliverable as error:  # a payload where the target takes rows, a refusal
-        part = _Part(sending, None, None, str(error), permanent=True)
+        part = Part(sending, None, None, str(error), permanent=True)
         return await _handle(deps, received, [part], now, rng)
     except (UpstreamUnavailable, ConfigError, SecretMissing) as error:
-        return await _handle(deps, received, _parts(sending, error), now, rng)
+        return await _handle(deps, received, split_failure(sending, error), now, rng)
     logger.info(
         "Delivered %s to %s on retry %d (%d late row(s))",
         envelope.id,
@@ -231,54 +225,10 @@ async def _attempt(
     return received
 
 
-@dataclass(frozen=True)
-class _Part:
-    """Part of a failed delivery: what to send again (or keep), and why it failed."""
-
-    envelope: Envelope
-    status: int | None
-    retry_after: float | None
-    reason: str
-    permanent: bool
-
-
-def _parts(envelope: Envelope, error: BridgeError) -> list[_Part]:
-    """Split a failure into what may pass and what cannot; accepted rows are in neither.
-
-    Settings and secret problems have no status: transient, until fixed or out of budget.
-    """
-    kind = kind_of(envelope.target)
-    if not isinstance(error, IngestionFailed) or not error.failed_rows:
-        status, retry_after = None, None
-        if isinstance(error, UpstreamUnavailable):
-            status, retry_after = error.upstream_status, error.retry_after
-        permanent = _is_permanent(False, status, kind)
-        return [_Part(envelope, status, retry_after, _describe(error), permanent)]
-    parts: list[_Part] = []
-    for permanent in (True, False):
-        refused = [
-            r for r in error.refused if _is_permanent(r.permanent, r.status, kind) is permanent
-        ]
-        if not refused:
-            continue
-        worst = max(refused, key=lambda r: r.retry_after or 0)
-        rows = [row for r in refused for row in r.rows]
-        part_envelope = replace(envelope, rows=rows)
-        reason = "; ".join(sorted({r.reason for r in refused}))
-        parts.append(_Part(part_envelope, worst.status, worst.retry_after, reason, permanent))
-    if len(parts) == 2:  # the dead-lettered half is a delivery of its own from now on
-        parts[0] = replace(parts[0], envelope=replace(parts[0].envelope, id=str(uuid.uuid4())))
-    return parts
-
-
-def _is_permanent(flagged: bool, status: int | None, kind: TargetKind) -> bool:
-    return flagged or (status is not None and classify(status, kind=kind) is Outcome.PERMANENT)
-
-
 async def _handle(
     deps: RetryDeps,
     received: RetryOutcome,
-    parts: list[_Part],
+    parts: list[Part],
     now: datetime,
     rng: random.Random,
 ) -> RetryOutcome:
@@ -345,9 +295,3 @@ async def _forget_spill(deps: RetryDeps, pointer: BlobPointer) -> None:
         await deps.spill.delete(pointer)
     except UpstreamUnavailable:
         logger.warning("Spill blob for %s left behind: %s", pointer.envelope_id, pointer.blob)
-
-
-def _describe(error: BridgeError) -> str:
-    """The error's class and status: never a response body or a row."""
-    status = error.upstream_status if isinstance(error, UpstreamUnavailable) else None
-    return f"{type(error).__name__} ({status})" if status is not None else type(error).__name__

@@ -27,6 +27,16 @@ def parse_timestamp(text: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def timestamp_or_none(value: object) -> datetime | None:
+    """``value`` as an aware time when it is ISO-8601 text with an offset, else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        return None
+
+
 def time_generated(event_time: datetime | None, received: datetime) -> datetime:
     """The ``TimeGenerated`` for an event: its own time when the service would keep it."""
     if event_time is None:

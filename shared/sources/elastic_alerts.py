@@ -28,7 +28,7 @@ from shared.inbound.jsonbody import parse_json
 from shared.inbound.request import InboundRequest
 from shared.rows.eventid import event_id
 from shared.rows.schema import TableSchema, load_table
-from shared.rows.timepolicy import parse_timestamp, time_generated
+from shared.rows.timepolicy import time_generated, timestamp_or_none
 from shared.sources.base import BATCH_BODY_BYTES, Parsed, SourceRoute, one_endpoint
 from shared.sources.media import check_json_media
 
@@ -168,20 +168,11 @@ def _event_time(alert: Any, position: int) -> datetime | None:
         value = lookup(alert, path)
         if value is None:
             continue
-        moment = _timestamp(value)
+        moment = timestamp_or_none(value)
         if moment is None:
             raise MalformedPayload(f"Alert {position}: {path} is not an ISO-8601 time with offset.")
         return moment
     return None
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_timestamp(value)
-    except ValueError:
-        return None
 
 
 ROUTE = SourceRoute(SOURCE_NAME, frozenset({"POST", "PUT"}), one_endpoint("/api/elastic/alerts"))

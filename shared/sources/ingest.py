@@ -40,7 +40,7 @@ from shared.inbound.jsonbody import parse_json
 from shared.inbound.request import InboundRequest
 from shared.rows.eventid import event_id
 from shared.rows.schema import TableSchema, load_table
-from shared.rows.timepolicy import parse_timestamp, time_generated
+from shared.rows.timepolicy import time_generated, timestamp_or_none
 from shared.sources.base import Parsed, SourceRoute
 from shared.sources.media import check_json_media
 
@@ -115,7 +115,7 @@ def shape(
     """
     envelope: dict[str, Any] = payload if isinstance(payload, dict) else {}
     kind = envelope.get("type") if isinstance(envelope.get("type"), str) else None
-    event_time = _timestamp(envelope.get("timestamp"))
+    event_time = timestamp_or_none(envelope.get("timestamp"))
     inner = envelope.get("data")
     data: dict[str, Any] = inner if isinstance(inner, dict) else envelope
     bridge = {
@@ -137,16 +137,6 @@ def shape(
         return schema.shape_row(values)
     except SchemaError as error:
         raise MalformedPayload(f"The payload does not fit {schema.table}: {error}") from None
-
-
-def _timestamp(value: Any) -> datetime | None:
-    """The payload's ISO-8601 timestamp; anything else is left in the payload only."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_timestamp(value)
-    except ValueError:
-        return None
 
 
 def route_of(route: str) -> SourceRoute:

@@ -19,7 +19,7 @@ from local.emulators.stack import EmulatorStack
 from local.tls import server_ssl_context
 from shared.adapters.retry_storage import RetryStorage
 from shared.bootstrap import root
-from shared.bootstrap.root import IncidentWiring
+from shared.bootstrap.incidents import IncidentWiring
 from shared.config.incidents import WebhookDestination
 from shared.delivery.envelope import Envelope
 from shared.incidents.forward import Forwarder

@@ -187,3 +187,17 @@ def test_an_event_for_an_incident_never_forwarded_is_200_and_ignored(
 def test_other_methods_are_405(token: str) -> None:
     """Only POST."""
     assert call(token, b"", method="GET").status_code == 405
+
+
+def test_every_callback_is_counted_for_bridge_health(token: str) -> None:
+    """The pipeline counts the callback like a webhook: received, and refusals by reason."""
+    counters = root().counters
+    before = counters.totals(counters.current_window())
+    call("wrong", event("signl4_outbound_signl_acknowledged.json", "x"))
+    after = counters.totals(counters.current_window())
+
+    def delta(counter: str) -> int:
+        key = ("source", "signl4", counter)
+        return after.get(key, 0) - before.get(key, 0)
+
+    assert (delta("received"), delta("rejected:Unauthorized")) == (1, 1)
