@@ -123,7 +123,7 @@ class BreakerCache:
 
 @dataclass(frozen=True)
 class Forwarder:
-    """Everything a delivery needs (built by ``shared.incidents.wiring``)."""
+    """Everything a delivery needs (built by the composition root, ``shared.bootstrap``)."""
 
     settings: IncidentSettings
     api: IncidentApi
@@ -132,12 +132,12 @@ class Forwarder:
     state: IncidentState
     queue: RetryQueue
     dead_letters: DeadLetters
-    sink: RowSink | None = None
-    counters: Counters | None = None
-    rng: random.Random | None = None
-    base_seconds: float = 5.0
-    cap_seconds: float = 900.0
-    bridge_name: str = "sentinel-bridge"
+    sink: RowSink
+    counters: Counters
+    rng: random.Random
+    base_seconds: float
+    cap_seconds: float
+    bridge_name: str
     breaker_cache: BreakerCache = field(default_factory=lambda: BreakerCache(), compare=False)
 
     async def attempt(self, envelope: Envelope, *, now: datetime) -> Delivery:
@@ -217,8 +217,7 @@ class Forwarder:
         return gate
 
     async def _record(self, destination: str, *, ok: bool, now: datetime) -> None:
-        if self.counters is not None:
-            self.counters.count(destination, DELIVERED if ok else FAILED, kind="destination")
+        self.counters.count(destination, DELIVERED if ok else FAILED, kind="destination")
         state, transition = (await self.breaker_cache.get(self.state, destination)).record(ok, now)
         await self.breaker_cache.put(
             self.state, destination, state, force=transition.value != "none"
@@ -237,8 +236,6 @@ class Forwarder:
 
     async def _status(self, destination: str, status: str, message: str, now: datetime) -> None:
         """A BridgeHealth_CL row for the change (best effort: the table keeps the state)."""
-        if self.sink is None:
-            return
         row = status_row(
             bridge=self.bridge_name,
             kind="destination",
@@ -261,7 +258,7 @@ class Forwarder:
             base_seconds=self.base_seconds,
             cap_seconds=self.cap_seconds,
             retry_after=retry_after,
-            rng=self.rng or random.Random(),  # noqa: S311  # jitter, not a secret
+            rng=self.rng,
         )
         await self.queue.enqueue(failed, delay_seconds=delay)
         self._count(envelope, QUEUED)
@@ -275,8 +272,7 @@ class Forwarder:
         return Delivery.DEAD_LETTERED
 
     def _count(self, envelope: Envelope, counter: str) -> None:
-        if self.counters is not None:
-            self.counters.count(destination_of(envelope.target), counter, kind="destination")
+        self.counters.count(destination_of(envelope.target), counter, kind="destination")
 
 
 def retry_deliverer(get: Callable[[], Forwarder]) -> Deliver:
