@@ -53,10 +53,14 @@ def _cell(kind: str, value: Any) -> Any:
 def connect(
     schemas: Mapping[str, Schema], rows: Mapping[str, Sequence[Mapping[str, Any]]]
 ) -> duckdb.DuckDBPyConnection:
-    """An in-memory database with each table of ``rows`` created from its schema and filled."""
+    """An in-memory database with every table of ``schemas``, filled with ``rows``."""
+    unknown = set(rows) - set(schemas)
+    if unknown:
+        raise KeyError(f"no schema for {sorted(unknown)}")
     con = duckdb_kql.connect()
-    for table, table_rows in rows.items():
-        columns = schemas[table]
+    con.execute("SET TimeZone = 'UTC'")
+    for table, columns in schemas.items():
+        table_rows = rows.get(table, ())
         ddl = ", ".join(f'"{name}" {SQL_TYPES[kind]}' for name, kind in columns)
         con.execute(f'CREATE TABLE "{table}" ({ddl})')
         if not table_rows:
@@ -69,8 +73,11 @@ def connect(
     return con
 
 
-def run(con: duckdb.DuckDBPyConnection, query: str) -> list[dict[str, Any]]:
-    """The query's result rows, as dicts."""
-    relation = duckdb_kql.query(con, query)
+def run(
+    con: duckdb.DuckDBPyConnection, query: str, functions: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """The query's result rows, as dicts; ``functions`` are stored-function definitions
+    (``function f(a:long=1) { ... }``) the query may call, for this call only."""
+    relation = duckdb_kql.query(con, query, functions=list(functions) if functions else None)
     names = list(relation.columns)
     return [dict(zip(names, values, strict=True)) for values in relation.fetchall()]
