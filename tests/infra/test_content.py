@@ -106,6 +106,8 @@ def test_rule_uses_only_what_the_module_translates(path: Path) -> None:
     else:
         assert "queryFrequency" not in rule
         assert "queryPeriod" not in rule
+    for text in rule["alertDetailsOverride"].values():
+        assert len(re.findall(r"\{\{\w+\}\}", text)) <= 3, f"{path.name}: Sentinel takes 3"
     columns = set(re.findall(r"\{\{(\w+)\}\}", json.dumps(rule["alertDetailsOverride"])))
     columns |= set(rule["customDetails"].values())
     columns |= {m["columnName"] for e in rule.get("entityMappings", []) for m in e["fieldMappings"]}
