@@ -29,7 +29,8 @@ def _post_login(credentials: FigCredentials, minutes_ago: int) -> int:
     request = fig_request(
         "SecurityEvent", json.dumps(body).encode(), authorization=credentials.header
     )
-    return call_http("fig_webhook", request).status_code
+    status: int = call_http("fig_webhook", request).status_code
+    return status
 
 
 def test_brute_force_fires_on_rows_stored_by_the_ingestion_emulator(
