@@ -98,6 +98,20 @@ param signl4WebhookBase string = ''
 @description('Resource ID of an action group the alert rules notify; empty raises alerts in the portal only.')
 param alertActionGroupId string = ''
 
+@description('Sentinel content to deploy from content/ (analytic rules, hunting queries, ASIM parsers, the workbook), by source: fig, wallarm, elastic, and bridge (the bridge\'s own health). Empty deploys none.')
+@allowed([
+  'fig'
+  'wallarm'
+  'elastic'
+  'bridge'
+])
+param contentSources array = [
+  'fig'
+  'wallarm'
+  'elastic'
+  'bridge'
+]
+
 @description('Tags for every resource.')
 param tags object = {}
 
@@ -207,6 +221,19 @@ module dcr 'app/dcr.bicep' = {
     usePrivateLinkEndpoint: usePrivateLinkEndpoint
     principalId: identity.properties.principalId
     alertActionGroupId: alertActionGroupId
+    tags: tags
+  }
+}
+
+// Sentinel content from content/: rules, hunting queries, ASIM parsers and the workbook, in the
+// workspace's resource group once its tables and Sentinel onboarding exist (docs/content.md).
+module content 'app/content.bicep' = {
+  name: 'content-${suffix}'
+  scope: resourceGroup(workspaceResourceGroup)
+  params: {
+    workspaceName: workspace.outputs.workspaceName
+    location: location
+    contentSources: contentSources
     tags: tags
   }
 }
