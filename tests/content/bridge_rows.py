@@ -2,7 +2,7 @@
 
 Each helper sends a payload through the source's own ``parse`` (the code the function app
 runs) and keeps what the intake would send to Sentinel: nothing for a test delivery
-(``Parsed.test``), else the rows. Health rows come from ``shared.health_rows``, the code
+(``Parsed.test``), else the rows. Health rows come from ``shared.telemetry.rows``, the code
 the health flush runs. Times are relative to the clock in force, so the rules' ``ago()``
 windows see them on any date.
 """
@@ -14,13 +14,21 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.health_rows import Gauges, StoredWindow, window_rows
+from shared.auth.fig import FigSecretVerifier
+from shared.inbound.request import InboundRequest
 from shared.sources import elastic_alerts, fig, wallarm
-from shared.sources.base import InboundRequest, Source
+from shared.sources.base import Source
+from shared.telemetry.rows import Gauges, StoredWindow, window_rows
 from tests.payloads import parsed
 
 JSON = {"content-type": "application/json"}
 WINDOW = timedelta(minutes=5)
+# The sources as the root configures them by default (secret names are never read here).
+FIG = fig.FigSource(
+    secret_hash_name="fig-secret-hash", event_types=None, verifier=FigSecretVerifier()
+)
+WALLARM = wallarm.WallarmSource(token_header="x-auth-token", token_name="wallarm-token")
+ELASTIC = elastic_alerts.ElasticAlertsSource(auth_name="elastic-webhook-auth")
 
 
 def now() -> datetime:
@@ -42,7 +50,7 @@ def fig_rows(
     event = {**body, **changes}
     if "Timestamp" in event:
         event["Timestamp"] = moment.isoformat().replace("+00:00", "Z")
-    return _through(fig.SOURCE, route, event, moment)
+    return _through(FIG, route, event, moment)
 
 
 def fig_login(*, ago: timedelta, success: bool, **changes: Any) -> list[dict[str, Any]]:
@@ -53,7 +61,7 @@ def fig_login(*, ago: timedelta, success: bool, **changes: Any) -> list[dict[str
 
 def wallarm_rows(notifications: Sequence[Any], *, ago: timedelta) -> list[dict[str, Any]]:
     """Rows of one Wallarm batch received ``ago`` before now."""
-    return _through(wallarm.SOURCE, "", list(notifications), now() - ago)
+    return _through(WALLARM, "", list(notifications), now() - ago)
 
 
 def wallarm_hit(remote: str, request_id: str, *, ago: timedelta, test: bool = False) -> Any:
@@ -79,7 +87,7 @@ def wallarm_notification(kind: str, **details: Any) -> Any:
 
 def elastic_rows(alert: Mapping[str, Any], *, ago: timedelta) -> list[dict[str, Any]]:
     """The row of one Kibana alert document received ``ago`` before now."""
-    return _through(elastic_alerts.SOURCE, "", [alert], now() - ago)
+    return _through(ELASTIC, "", [alert], now() - ago)
 
 
 def window_start(ago: timedelta) -> datetime:

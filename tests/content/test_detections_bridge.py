@@ -1,6 +1,6 @@
 """Bridge health detections fire on the bridge's own health rows and stay quiet otherwise.
 
-BridgeHealth_CL rows come from ``shared.health_rows.window_rows`` (what the health flush
+BridgeHealth_CL rows come from ``shared.telemetry.rows.window_rows`` (what the health flush
 writes). DCRLogErrors rows are written by Azure, not the bridge: they are built here in
 the published schema (tools/kql/tables/DCRLogErrors.json).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from shared.health_rows import Gauges
+from shared.telemetry.rows import Gauges
 from tests.content.bridge_rows import health_rows, now
 from tests.content.scenarios import fire
 
