@@ -294,6 +294,7 @@ module functionApp 'app/function.bicep' = {
       LOGS_INGESTION_DCR_ID: dcr.outputs.immutableId
       LOGS_INGESTION_AUDIENCE: 'https://monitor.azure.com'
       MAX_BODY_BYTES: '' // empty: the app's default (1 MiB)
+      MAX_ROWS_PER_REQUEST: '' // empty: the app's default (10,000 events per batch request)
       // Retries and dead letters (Storage)
       RETRY_QUEUE_NAME: retryQueueName
       RETRY_SPILL_CONTAINER: retrySpillContainerName

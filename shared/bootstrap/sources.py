@@ -35,10 +35,12 @@ _BUILDERS: Mapping[str, _Builder] = {
         verifier=memory.fig_verifier,
     ),
     wallarm.SOURCE_NAME: lambda settings, _: wallarm.WallarmSource(
-        token_header=settings.wallarm_token_header, token_name=settings.wallarm_token_name
+        token_header=settings.wallarm_token_header,
+        token_name=settings.wallarm_token_name,
+        max_items=settings.max_rows_per_request,
     ),
     elastic_alerts.SOURCE_NAME: lambda settings, _: elastic_alerts.ElasticAlertsSource(
-        auth_name=settings.elastic_auth_name
+        auth_name=settings.elastic_auth_name, max_items=settings.max_rows_per_request
     ),
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
+DEFAULT_MAX_ROWS_PER_REQUEST = 10_000
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,11 @@ SETTINGS: tuple[Setting, ...] = (
         "MAX_BODY_BYTES",
         str(DEFAULT_MAX_BODY_BYTES),
         "Largest webhook body accepted, in bytes; larger ones get 413",
+    ),
+    Setting(
+        "MAX_ROWS_PER_REQUEST",
+        str(DEFAULT_MAX_ROWS_PER_REQUEST),
+        "Most events one batch request may carry (Wallarm, Kibana); more get 413",
     ),
     Setting(
         "WALLARM_TOKEN_HEADER",

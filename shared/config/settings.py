@@ -52,6 +52,7 @@ class Settings:
     fig_secret_hash_name: str
     fig_event_types: frozenset[str] | None
     max_body_bytes: int
+    max_rows_per_request: int
     wallarm_token_header: str
     wallarm_token_name: str
     elastic_auth_name: str
@@ -90,6 +91,7 @@ class Settings:
             fig_secret_hash_name=reader.text("FIG_SECRET_HASH_NAME", feature="fig"),
             fig_event_types=reader.name_set("FIG_EVENT_TYPES"),
             max_body_bytes=reader.positive_int("MAX_BODY_BYTES"),
+            max_rows_per_request=reader.positive_int("MAX_ROWS_PER_REQUEST"),
             wallarm_token_header=_header_name(reader, "WALLARM_TOKEN_HEADER", feature="wallarm"),
             wallarm_token_name=reader.text("WALLARM_TOKEN_NAME", feature="wallarm"),
             elastic_auth_name=reader.text("ELASTIC_AUTH_NAME", feature="elastic"),

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from shared.config.catalog import DEFAULT_MAX_ROWS_PER_REQUEST
 from shared.errors import UnknownEventType
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 # Sources that send batches (Wallarm, Kibana) may send larger bodies than one event; rows
 # are still packed into requests under the service's 1 MB limit.
 BATCH_BODY_BYTES = 16 * 1024 * 1024
+# ... and at most this many events in one (MAX_ROWS_PER_REQUEST), counted before parsing.
+DEFAULT_MAX_ITEMS = DEFAULT_MAX_ROWS_PER_REQUEST
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
-from shared.errors import MalformedPayload, UnknownEventType, UnsupportedMediaType
+from shared.errors import (
+    MalformedPayload,
+    PayloadTooLarge,
+    UnknownEventType,
+    UnsupportedMediaType,
+)
 from shared.inbound.request import InboundRequest
 from shared.sources import wallarm
 from shared.sources.base import Parsed
@@ -215,3 +220,14 @@ def test_only_the_bare_route_exists() -> None:
     wallarm.ROUTE.check_route("")
     with pytest.raises(UnknownEventType):
         wallarm.ROUTE.check_route("hits")
+
+
+@pytest.mark.parametrize("array", [True, False])
+def test_more_notifications_than_the_cap_are_413_before_parsing(array: bool) -> None:
+    """Over MAX_ROWS_PER_REQUEST (as NDJSON lines or array items): 413, nothing ingested."""
+    capped = wallarm.WallarmSource(token_header="x-auth-token", token_name="t", max_items=3)
+    hits = [b'{"details": {"notification_type": "new_hits"}}'] * 4
+    body = b"[" + b",".join(hits) + b"]" if array else b"\n".join(hits)
+    request = InboundRequest("POST", {}, body, RECEIVED)
+    with pytest.raises(PayloadTooLarge):
+        capped.parse("", request)
