@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from bench.batches import bench_big_batches
 from bench.delivery import bench_coalescing, bench_drain, bench_packing
+from bench.flood import bench_flood
 from bench.incidents import bench_incidents
 from bench.intake import bench_cold_start, bench_intake
 from bench.sources import bench_wallarm
@@ -39,6 +40,7 @@ def main() -> int:
         lambda: bench_drain(events=drain_events, senders=senders),
         bench_wallarm,
         bench_big_batches,
+        bench_flood,
         bench_incidents,
     )
     for section in sections:
