@@ -9,7 +9,9 @@ import requests
 from local.emulators import EmulatorStack
 
 
-def admin(stack: EmulatorStack, method: str, path: str, body: object = None) -> requests.Response:
+def admin(
+    stack: EmulatorStack, method: str, path: str, body: dict[str, Any] | None = None
+) -> requests.Response:
     url = f"{stack.arm_endpoint}/_emulator/{path}"
     return requests.request(method, url, json=body, verify=str(stack.ca_path), timeout=5)
 
