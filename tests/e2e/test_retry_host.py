@@ -14,8 +14,9 @@ from local.emulators.faults import Fault
 from local.emulators.stack import EmulatorStack
 from local.host.process import LocalHostProcess
 from shared.adapters.retry_storage import RetryStorage, build_retry_storage
+from tests.azure_fixtures import storage_env
 from tests.logscan import remember_log_file, remember_secret
-from tests.retry_support import STREAM, envelope, retry_settings, storage_env
+from tests.retry_support import STREAM, envelope, retry_settings
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -40,10 +41,8 @@ class RetryHost:
 
 
 @pytest.fixture(scope="module")
-def retry_host(
-    emulators: EmulatorStack, retry_azurite: Azurite, state_dir: Path
-) -> Iterator[RetryHost]:
-    env = storage_env(retry_azurite)
+def retry_host(emulators: EmulatorStack, azurite: Azurite, state_dir: Path) -> Iterator[RetryHost]:
+    env = storage_env(azurite)
     storage = build_retry_storage(retry_settings(env), None)
     log_path = state_dir / "e2e-retry-host.log"
     remember_log_file(log_path)
