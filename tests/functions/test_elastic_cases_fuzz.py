@@ -9,7 +9,7 @@ import uuid
 
 import azure.functions as func
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from local.emulators.stack import EmulatorStack
@@ -51,11 +51,7 @@ def test_no_generated_request_is_a_5xx(name: str, emulators: EmulatorStack) -> N
     """Random methods, credentials and bodies (case-like ones too): 2xx or 4xx, JSON."""
     route, params = ENDPOINTS[name]
 
-    @settings(
-        max_examples=50,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @settings(max_examples=50)
     @given(
         method=st.sampled_from(["POST", "PUT", "GET", "PATCH", "DELETE"]),
         auth=authorization,

@@ -9,7 +9,7 @@ from typing import Any
 
 import azure.functions as func
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from local.emulators.stack import EmulatorStack
@@ -80,11 +80,7 @@ def test_no_generated_request_is_a_5xx_or_a_row(
     """Random methods, headers and bodies: 4xx or a 2xx without a row, never 5xx."""
     route, params = ENDPOINTS[name]
 
-    @settings(
-        max_examples=60,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @settings(max_examples=60)
     @given(
         method=st.sampled_from(["POST", "PUT", "GET", "PATCH", "DELETE"]),
         generated_headers=headers,
