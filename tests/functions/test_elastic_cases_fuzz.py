@@ -7,7 +7,6 @@ import base64
 import json
 import uuid
 
-import azure.functions as func
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 from local.emulators.stack import EmulatorStack
 from shared.bootstrap import reset_bridge
 from tests.functions.test_elastic_cases import AUTH_NAME, handlers
+from tests.fuzzing import METHODS, generated_request
 from tests.logscan import remember_secret
 
 PASSWORD = remember_secret("cases-fuzz-" + uuid.uuid4().hex)
@@ -53,7 +53,7 @@ def test_no_generated_request_is_a_5xx(name: str, emulators: EmulatorStack) -> N
 
     @settings(max_examples=50)
     @given(
-        method=st.sampled_from(["POST", "PUT", "GET", "PATCH", "DELETE"]),
+        method=METHODS,
         auth=authorization,
         body=bodies,
     )
@@ -61,14 +61,7 @@ def test_no_generated_request_is_a_5xx(name: str, emulators: EmulatorStack) -> N
         headers = {"content-type": "application/json"}
         if auth is not None:
             headers["Authorization"] = auth
-        request = func.HttpRequest(
-            method=method,
-            url=f"http://localhost:7071/api/{route}",
-            headers=headers,
-            params={},
-            route_params=params,
-            body=body,
-        )
+        request = generated_request(method, route, params, headers, body)
         answer = asyncio.run(handlers()[name](request))
         assert answer.status_code < 500, answer.get_body()
         assert answer.mimetype == "application/json"

@@ -7,7 +7,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import azure.functions as func
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 from local.emulators.stack import EmulatorStack
 from tests.azure_fixtures import FigCredentials
 from tests.functions.app_functions import call_http
+from tests.fuzzing import METHODS, generated_request
 from tests.logscan import remember_secret
 
 pytestmark = pytest.mark.usefixtures("app_env")
@@ -82,19 +82,12 @@ def test_no_generated_request_is_a_5xx_or_a_row(
 
     @settings(max_examples=60)
     @given(
-        method=st.sampled_from(["POST", "PUT", "GET", "PATCH", "DELETE"]),
+        method=METHODS,
         generated_headers=headers,
         body=bodies,
     )
     def check(method: str, generated_headers: dict[str, Any], body: bytes) -> None:
-        request = func.HttpRequest(
-            method=method,
-            url=f"http://localhost:7071/api/{route}",
-            headers=generated_headers,
-            params={},
-            route_params=params,
-            body=body,
-        )
+        request = generated_request(method, route, params, generated_headers, body)
         response = call_http(name, request)
         assert response.status_code < 500, response.get_body()
         assert emulators.ingestion.rows() == []
