@@ -15,8 +15,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import certifi
 from aiohttp import web
@@ -27,6 +26,7 @@ from local.emulators.keyvault import KeyVaultEmulator
 from local.emulators.sentinel import SentinelEmulator
 from local.emulators.servers import HOST, Server, ServerLoop
 from local.emulators.signl4 import WEBHOOK_PREFIX, Signl4Emulator
+from local.lifecycle import Service
 from local.tls import CertPaths, make_certs, server_ssl_context
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 EmulatorName = Literal["identity", "keyvault", "ingestion", "sentinel", "signl4"]
 
 
-class EmulatorStack:
+class EmulatorStack(Service):
     """The local managed identity, Key Vault and Logs Ingestion endpoints.
 
     Args:
@@ -123,7 +123,7 @@ class EmulatorStack:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> EmulatorStack:
+    def start(self) -> Self:
         """Make the TLS material, start the loop thread and every enabled server."""
         if self._servers.running:
             raise RuntimeError("the stack is already running")
@@ -149,6 +149,10 @@ class EmulatorStack:
         """Stop every server and the loop thread; safe to call twice."""
         self._servers.stop()
 
+    def close(self) -> None:
+        """The same as :meth:`stop`."""
+        self.stop()
+
     def stop_emulator(self, name: EmulatorName) -> None:
         """Close one emulator's listener and connections: clients get connection refused."""
         self._servers.stop_server(name)
@@ -166,17 +170,6 @@ class EmulatorStack:
         self.ingestion.reset()
         self.sentinel.reset()
         self.signl4.reset()
-
-    def __enter__(self) -> EmulatorStack:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- endpoints -------------------------------------------------------------------------
 
