@@ -9,6 +9,7 @@ skipped, so a package's rule can be written before the package.
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -26,7 +27,7 @@ PURE: Mapping[str, Sequence[str]] = {
     "shared.config": IMPURE,
     "shared.incidents.domain": IMPURE,
 }
-# Edges: the only non-standard-library modules theirs may import (themselves included).
+# Edge packages: all that their modules may import beyond the standard library and themselves.
 ONLY: Mapping[str, Sequence[str]] = {
     "blueprints": ("azure.functions", "blueprints", "shared.bootstrap", "shared.inbound.pipeline"),
 }
@@ -178,11 +179,14 @@ def outside(imports: Mapping[str, set[str]], package: str, allowed: Sequence[str
     return sorted(found)
 
 
-IMPORTS = read_imports(REPO_ROOT, ROOTS)
+@functools.cache
+def project_imports() -> dict[str, set[str]]:
+    """The imports of every module in ``ROOTS``, read once per run."""
+    return read_imports(REPO_ROOT, ROOTS)
 
 
 def exists(package: str) -> bool:
-    return package in IMPORTS
+    return package in project_imports()
 
 
 @pytest.mark.parametrize(
@@ -200,7 +204,7 @@ def test_no_import_cycles(area: tuple[str, ...]) -> None:
     """No module reaches itself again through its imports, hidden or not."""
     found = [
         component
-        for component in cycles(internal_graph(IMPORTS))
+        for component in cycles(internal_graph(project_imports()))
         if any(within(m, root) for m in component for root in area)
     ]
     assert found == [], "import cycles: " + "; ".join(" <-> ".join(c) for c in found)
@@ -211,7 +215,7 @@ def test_pure_packages_import_no_adapter(package: str, forbidden: Sequence[str])
     """A pure package loads no SDK, adapter or composition root, not even indirectly."""
     if not exists(package):
         pytest.skip(f"{package} does not exist yet")
-    chains = forbidden_paths(IMPORTS, package, forbidden)
+    chains = forbidden_paths(project_imports(), package, forbidden)
     assert chains == [], "\n".join(" -> ".join(chain) for chain in chains)
 
 
@@ -221,7 +225,7 @@ def test_packages_import_only_what_they_may(package: str, allowed: Sequence[str]
     missing = [p for p in allowed if p.partition(".")[0] in ROOTS and not exists(p)]
     if missing or not exists(package):
         pytest.skip(f"{', '.join(missing) or package} does not exist yet")
-    assert outside(IMPORTS, package, allowed) == []
+    assert outside(project_imports(), package, allowed) == []
 
 
 # -- the checker itself --------------------------------------------------------------------
