@@ -94,15 +94,6 @@ class SentinelEmulator:
     def raw_next_link(self, raw: bool) -> None:
         self.store.raw_next_link = raw
 
-    @property
-    def default_page_size(self) -> int:
-        """The page size of a list without ``$top``."""
-        return self.store.default_page_size
-
-    @default_page_size.setter
-    def default_page_size(self, size: int) -> None:
-        self.store.default_page_size = size
-
     # -- Python API ------------------------------------------------------------------------
 
     def seed_incident(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import requests
@@ -9,11 +10,13 @@ import requests
 from local.emulators import EmulatorStack
 
 
-def admin(
-    stack: EmulatorStack, method: str, path: str, body: dict[str, Any] | None = None
-) -> requests.Response:
+def admin(stack: EmulatorStack, method: str, path: str, body: object = None) -> requests.Response:
     url = f"{stack.arm_endpoint}/_emulator/{path}"
-    return requests.request(method, url, json=body, verify=str(stack.ca_path), timeout=5)
+    data = None if body is None else json.dumps(body)
+    headers = {"Content-Type": "application/json"}
+    return requests.request(
+        method, url, data=data, headers=headers, verify=str(stack.ca_path), timeout=5
+    )
 
 
 def test_seed_edit_and_list_incidents_over_http(stack: EmulatorStack) -> None:
@@ -37,6 +40,7 @@ def test_seed_edit_and_list_incidents_over_http(stack: EmulatorStack) -> None:
     assert admin(stack, "GET", "incidents/nope/comments").status_code == 404
     assert admin(stack, "POST", "incidents", {"incident_id": "inc-1"}).status_code == 400
     assert admin(stack, "PATCH", "incidents/inc-1", {"severity": "Dire"}).status_code == 400
+    assert admin(stack, "PATCH", "incidents/inc-1", [1]).status_code == 400
 
 
 def test_config_switches_role_paging_and_counters(stack: EmulatorStack) -> None:
@@ -45,13 +49,20 @@ def test_config_switches_role_paging_and_counters(stack: EmulatorStack) -> None:
         stack,
         "PATCH",
         "config",
-        {"role": "reader", "paging": "offset", "raw_next_link": True, "reads": 7},
+        {
+            "role": "reader",
+            "paging": "offset",
+            "raw_next_link": True,
+            "comments_bump_incident": True,
+            "reads": 7,
+        },
     )
     assert answer.status_code == 200
     assert answer.json()["role"] == "reader"
     assert answer.json()["remaining"]["reads"] == 7
     assert stack.sentinel.pager.mode == "offset"
     assert stack.sentinel.raw_next_link is True
+    assert stack.sentinel.store.incidents.comments_bump_incident is True
     assert admin(stack, "GET", "stats").json()["incidents"] == 0
 
     assert admin(stack, "PATCH", "config", {"colour": "red"}).status_code == 400
