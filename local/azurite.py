@@ -16,9 +16,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 from local.host.ports import LOOPBACK, accepts_connections, free_port
+from local.lifecycle import Service
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class AzuriteError(RuntimeError):
     """Azurite is not installed, or did not start."""
 
 
-class Azurite:
+class Azurite(Service):
     """One Azurite process serving blob, queue and table on 127.0.0.1.
 
     Args:
@@ -110,7 +111,7 @@ class Azurite:
         """Whether the Azurite process is alive."""
         return self._process is not None and self._process.poll() is None
 
-    def start(self) -> Azurite:
+    def start(self) -> Self:
         """Start Azurite and wait until blob, queue and table accept connections.
 
         Returns:
@@ -143,6 +144,10 @@ class Azurite:
             self._temp_dir.cleanup()
             self._temp_dir = None
 
+    def close(self) -> None:
+        """The same as :meth:`stop`."""
+        self.stop()
+
     def kill(self) -> None:
         """Kill Azurite at once (SIGKILL), as a crash would; data not yet saved is lost."""
         self._terminate(signal.SIGKILL)
@@ -157,22 +162,6 @@ class Azurite:
             self.start()
         finally:
             self._fixed_ports = fixed
-
-    def __enter__(self) -> Azurite:
-        try:
-            return self.start()
-        except BaseException:
-            # __exit__ will not run: clean up here so no temporary directory is left behind.
-            self.stop()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _launch_and_wait(self) -> bool:
         command = [

@@ -1,4 +1,4 @@
-"""Fixtures for the whole suite, and the check that no secret ever reaches a log.
+"""Fixtures for the whole suite, the Hypothesis profile, and the check that no secret is logged.
 
 Every secret or hash a test makes is registered with ``tests.logscan.remember_secret``.
 All log records of the run (the app's, the SDKs', the emulators') are kept in memory,
@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests import logscan
 
@@ -20,6 +21,16 @@ pytest_plugins = [
     "tests.retry_support",
     "tests.functions.incident_support",
 ]
+
+# Every property test runs under this profile; a test sets only its own max_examples.
+# No deadline: examples share two cores with the emulators, Azurite and other suites, and
+# run under faketime too, so their duration says nothing about the code.
+settings.register_profile(
+    "sentinel-bridge",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("sentinel-bridge")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,7 +1,7 @@
-"""Azurite, storage names and envelopes for the retry tests (functions and e2e).
+"""Retry storage and envelopes for the retry tests (functions and e2e).
 
-``retry_azurite`` is one Azurite for the whole session, however many modules import
-the fixture (a fixture imported into several modules would otherwise start one each).
+They run on the session's one ``azurite`` (tests/azure_fixtures.py), each with a queue and
+containers of its own (``storage_env``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from shared.adapters.retry_storage import RetryStorage, build_retry_storage
 from shared.config.settings import Settings
 from shared.delivery.envelope import Envelope
 from shared.rows.timepolicy import utc_iso
+from tests.azure_fixtures import storage_env
 
 STREAM = "Custom-FigEvents"
 # Settings every bridge needs; storage tests never reach these services.
@@ -31,39 +32,22 @@ REQUIRED = {
 TARGET = f"sentinel:{STREAM}"
 
 
-@pytest.fixture(scope="session")
-def retry_azurite(azurite: Azurite) -> Azurite:
-    """The session's Azurite (see tests/azure_fixtures.py)."""
-    return azurite
-
-
-def storage_env(azurite: Azurite, **names: str) -> dict[str, str]:
-    """App settings for the retry path on ``azurite``, with fresh queue and container names."""
-    suffix = uuid.uuid4().hex[:10]
-    return {
-        "AzureWebJobsStorage": azurite.connection_string,
-        "RETRY_QUEUE_NAME": names.get("queue", f"retries-{suffix}"),
-        "RETRY_SPILL_CONTAINER": names.get("spill", f"spill-{suffix}"),
-        "DEAD_LETTER_CONTAINER": names.get("dead", f"dead-{suffix}"),
-    }
-
-
 def retry_settings(env: dict[str, str]) -> Settings:
     """The bridge's settings for ``env`` (storage tests need only the storage part)."""
     return Settings.from_env({**REQUIRED, **env})
 
 
 @pytest.fixture
-def retry_storage(retry_azurite: Azurite) -> RetryStorage:
+def retry_storage(azurite: Azurite) -> RetryStorage:
     """The real adapters on Azurite, with a queue and containers of their own."""
-    return build_retry_storage(retry_settings(storage_env(retry_azurite)), None)
+    return build_retry_storage(retry_settings(storage_env(azurite)), None)
 
 
 @pytest.fixture
-def raw_queue(retry_azurite: Azurite, retry_storage: RetryStorage) -> Iterator[QueueClient]:
+def raw_queue(azurite: Azurite, retry_storage: RetryStorage) -> Iterator[QueueClient]:
     """The retry queue read as the host reads it: raw text, base64-decoded by the test."""
     with QueueClient.from_connection_string(
-        retry_azurite.connection_string, retry_storage.queue.queue_name
+        azurite.connection_string, retry_storage.queue.queue_name
     ) as client:
         yield client
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from local.emulators.faults import Fault, FaultPlan
 from local.emulators.identity import IdentityEmulator
-from local.emulators.ingestion import IngestionEmulator, IngestionError, StoredRow
+from local.emulators.ingestion import IngestionEmulator
+from local.emulators.ingestion_store import IngestionError, IngestionStore, StoredRow
 from local.emulators.keyvault import KeyVaultEmulator
 from local.emulators.stack import EmulatorStack
 
@@ -19,6 +20,7 @@ __all__ = [
     "IdentityEmulator",
     "IngestionEmulator",
     "IngestionError",
+    "IngestionStore",
     "KeyVaultEmulator",
     "StoredRow",
 ]

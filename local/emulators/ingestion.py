@@ -13,11 +13,8 @@ object, and the order of the checks (api-version, token, DCR, role, stream, size
 
 from __future__ import annotations
 
-import collections
-import dataclasses
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -35,6 +32,7 @@ from local.emulators.ingestion_body import (
     read_body,
     too_long_message,
 )
+from local.emulators.ingestion_store import IngestionError, IngestionStore, StoredRow
 from local.emulators.streams import apply_row_rules, load_streams
 from local.emulators.tokens import check_bearer
 
@@ -50,43 +48,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclasses.dataclass(frozen=True)
-class StoredRow:
-    """One accepted row as the workspace would hold it."""
-
-    stream: str
-    row: dict[str, Any]
-    received_at: datetime
-    client_request_id: str | None
-
-
-@dataclasses.dataclass(frozen=True)
-class IngestionError:
-    """One DCRLogErrors-like entry: a value dropped or changed, or a silently failed request."""
-
-    time: datetime
-    stream: str
-    client_request_id: str | None
-    kind: str
-    message: str
-    column: str | None = None
-    row_index: int | None = None
-
-
-@dataclasses.dataclass
-class StreamStats:
-    """Per-stream counters, for tests and benchmarks."""
-
-    requests: int = 0
-    accepted_requests: int = 0
-    rows: int = 0
-    wire_bytes: int = 0
-    decompressed_bytes: int = 0
-    issues: int = 0
+__all__ = ["IngestionEmulator", "IngestionError", "StoredRow", "utc_now"]
 
 
 class IngestionEmulator:
-    """An in-memory Logs Ingestion endpoint for one DCR.
+    """An in-memory Logs Ingestion endpoint for one DCR; its data is ``store``.
 
     Args:
         dcr_id: The DCR's immutable id (``dcr-...``).
@@ -109,53 +75,42 @@ class IngestionEmulator:
         self.audience = audience
         self.streams = load_streams(tables_dir)
         self.faults = FaultPlan(fault_clock)
-        self.role_missing = False
+        self.store = IngestionStore()
         self._clock = clock
-        self._lock = threading.Lock()
-        self._rows: list[StoredRow] = []
-        self._errors: list[IngestionError] = []
-        self._stats: collections.defaultdict[str, StreamStats] = collections.defaultdict(
-            StreamStats
-        )
-        self._refused: collections.Counter[int] = collections.Counter()
+
+    @property
+    def role_missing(self) -> bool:
+        """Whether uploads answer 403, as while a role assignment propagates."""
+        return self.store.role_missing
+
+    @role_missing.setter
+    def role_missing(self, missing: bool) -> None:
+        self.store.role_missing = missing
 
     def rows(self, stream: str | None = None) -> list[StoredRow]:
         """Accepted rows, oldest first, of one stream or all."""
-        with self._lock:
-            return [r for r in self._rows if stream is None or r.stream == stream]
+        return self.store.rows(stream)
 
     def clear_rows(self, stream: str | None = None) -> None:
         """Forget the accepted rows of one stream or all."""
-        with self._lock:
-            self._rows = [r for r in self._rows if stream is not None and r.stream != stream]
+        self.store.clear_rows(stream)
 
     def clear_errors(self) -> None:
         """Forget the error log."""
-        with self._lock:
-            self._errors.clear()
+        self.store.clear_errors()
 
     def errors(self) -> list[IngestionError]:
         """Every value dropped or changed and every silent failure, oldest first."""
-        with self._lock:
-            return list(self._errors)
+        return self.store.errors()
 
     def stats(self) -> dict[str, Any]:
         """Per-stream counters and refusals by status, JSON-ready."""
-        with self._lock:
-            return {
-                "streams": {name: dataclasses.asdict(s) for name, s in self._stats.items()},
-                "refused": {str(status): n for status, n in self._refused.items()},
-            }
+        return self.store.stats()
 
     def reset(self) -> None:
         """Forget rows, errors, counters and faults; grant the role again."""
         self.faults.clear()
-        self.role_missing = False
-        with self._lock:
-            self._rows.clear()
-            self._errors.clear()
-            self._stats.clear()
-            self._refused.clear()
+        self.store.reset()
 
     def build_app(self) -> web.Application:
         """A fresh aiohttp app over this emulator's state (one per server start)."""
@@ -167,7 +122,7 @@ class IngestionEmulator:
         app.add_routes(
             [
                 web.post("/dataCollectionRules/{dcr_id}/streams/{stream}", self._upload),
-                *ingestion_admin_routes(self),
+                *ingestion_admin_routes(self.store, self.faults),
             ]
         )
         return app
@@ -176,8 +131,7 @@ class IngestionEmulator:
         try:
             return await self._accept(request)
         except Refusal as refusal:
-            with self._lock:
-                self._refused[refusal.status] += 1
+            self.store.count_refusal(refusal.status)
             logger.info("ingestion: refused %d %s", refusal.status, refusal.code)
             return web.json_response(
                 azure_error_envelope(refusal.status, refusal.code, refusal.message),
@@ -194,7 +148,7 @@ class IngestionEmulator:
         if request.match_info["dcr_id"] != self.dcr_id:
             message = "No data collection rule has the immutable id in the request."
             raise Refusal(404, "DataCollectionRuleNotFound", message)
-        if self.role_missing:
+        if self.store.role_missing:
             message = (
                 "The authentication token provided does not have access to ingest data for "
                 f"the data collection rule with immutable Id '{self.dcr_id}'. "
@@ -208,16 +162,13 @@ class IngestionEmulator:
 
     async def _accept(self, request: web.Request) -> web.Response:
         stream = self._check_route(request)
-        with self._lock:
-            self._stats[stream].requests += 1
+        self.store.count_request(stream)
         declared = request.content_length
         if declared is not None and declared > MAX_REQUEST_BYTES:
             raise Refusal(413, "ContentLengthLimitExceeded", too_long_message(declared))
         wire = await read_body(request)
         body = decode_body(wire, request.headers.get("Content-Encoding", ""))
-        with self._lock:
-            self._stats[stream].wire_bytes += len(wire)
-            self._stats[stream].decompressed_bytes += len(body)
+        self.store.count_bytes(stream, wire=len(wire), decompressed=len(body))
         try:
             payload = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -229,8 +180,7 @@ class IngestionEmulator:
             error = IngestionError(
                 received_at, stream, request_id, "NotAnArray", "Body is not a JSON array."
             )
-            with self._lock:
-                self._errors.append(error)
+            self.store.log_error(error)
             logger.info("ingestion: %s body is not an array; 204, nothing stored", stream)
             return web.Response(status=204)
         if not all(isinstance(item, dict) for item in payload):
@@ -255,13 +205,7 @@ class IngestionEmulator:
                 IngestionError(received_at, stream, request_id, i.kind, i.message, i.column, index)
                 for i in issues
             )
-        with self._lock:
-            self._rows.extend(new_rows)
-            self._errors.extend(new_errors)
-            counters = self._stats[stream]
-            counters.accepted_requests += 1
-            counters.rows += len(new_rows)
-            counters.issues += len(new_errors)
+        self.store.accept(stream, new_rows, new_errors)
         logger.info(
             "ingestion: accepted %d rows for %s (%d values dropped or changed)",
             len(new_rows),

@@ -1,4 +1,4 @@
-"""The ``/_emulator/`` admin routes of the ingestion emulator.
+"""The ``/_emulator/`` admin routes of the ingestion emulator, over its store.
 
 Loopback developer tool: these routes take no authentication, like the rest of the
 emulators' admin surface. Never expose an emulator beyond 127.0.0.1.
@@ -7,14 +7,12 @@ emulators' admin surface. Never expose an emulator beyond 127.0.0.1.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from local.emulators.faults import ADMIN_PREFIX, fault_admin_routes
-
-if TYPE_CHECKING:
-    from local.emulators.ingestion import IngestionEmulator, IngestionError, StoredRow
+from local.emulators.faults import ADMIN_PREFIX, FaultPlan, fault_admin_routes
+from local.emulators.ingestion_store import IngestionError, IngestionStore, StoredRow
 
 
 def row_to_json(row: StoredRow) -> dict[str, Any]:
@@ -34,39 +32,40 @@ def error_to_json(error: IngestionError) -> dict[str, Any]:
     return entry
 
 
-def ingestion_admin_routes(emulator: IngestionEmulator) -> list[web.RouteDef]:
-    """Rows, errors, stats, faults and the role switch of one ingestion emulator.
+def ingestion_admin_routes(store: IngestionStore, faults: FaultPlan) -> list[web.RouteDef]:
+    """Rows, errors, stats, faults and the role switch of one ingestion store.
 
     Args:
-        emulator: The emulator to inspect and control.
+        store: The emulator's rows, errors, counters and role switch.
+        faults: The emulator's planned faults.
 
     Returns:
         Routes for ``Application.add_routes``.
     """
 
     async def get_rows(request: web.Request) -> web.Response:
-        rows = emulator.rows(request.query.get("stream"))
+        rows = store.rows(request.query.get("stream"))
         return web.json_response({"rows": [row_to_json(r) for r in rows]})
 
     async def delete_rows(request: web.Request) -> web.Response:
-        emulator.clear_rows(request.query.get("stream"))
+        store.clear_rows(request.query.get("stream"))
         return web.Response(status=204)
 
     async def get_errors(request: web.Request) -> web.Response:
-        return web.json_response({"errors": [error_to_json(e) for e in emulator.errors()]})
+        return web.json_response({"errors": [error_to_json(e) for e in store.errors()]})
 
     async def delete_errors(request: web.Request) -> web.Response:
-        emulator.clear_errors()
+        store.clear_errors()
         return web.Response(status=204)
 
     async def get_stats(request: web.Request) -> web.Response:
-        return web.json_response(emulator.stats())
+        return web.json_response(store.stats())
 
     async def set_role(request: web.Request) -> web.Response:
         payload = await request.json()
         if not isinstance(payload, dict) or not isinstance(payload.get("assigned"), bool):
             return web.json_response({"error": 'expected {"assigned": true|false}'}, status=400)
-        emulator.role_missing = not payload["assigned"]
+        store.role_missing = not payload["assigned"]
         return web.json_response({"assigned": payload["assigned"]})
 
     return [
@@ -76,5 +75,5 @@ def ingestion_admin_routes(emulator: IngestionEmulator) -> list[web.RouteDef]:
         web.delete(ADMIN_PREFIX + "errors", delete_errors),
         web.get(ADMIN_PREFIX + "stats", get_stats),
         web.post(ADMIN_PREFIX + "role", set_role),
-        *fault_admin_routes(emulator.faults),
+        *fault_admin_routes(faults),
     ]

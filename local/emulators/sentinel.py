@@ -14,9 +14,7 @@ ARM error codes: :mod:`sentinel_arm`.
 
 from __future__ import annotations
 
-import collections
 import logging
-import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -39,7 +37,7 @@ from local.emulators.sentinel_data import (
 from local.emulators.sentinel_filter import FilterError, parse_filter, parse_orderby
 from local.emulators.sentinel_model import ArmError
 from local.emulators.sentinel_paging import Pager, PagingMode
-from local.emulators.sentinel_store import IncidentStore
+from local.emulators.sentinel_store import RateKind, SentinelStore
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +45,7 @@ _SORT_DEFAULT = [("createdTimeUtc", True)]
 
 
 class SentinelEmulator:
-    """One Sentinel workspace's incidents behind an ARM front door.
+    """One Sentinel workspace's incidents behind an ARM front door; its data is ``store``.
 
     Args:
         subscription_id: The subscription the workspace lives in.
@@ -71,20 +69,30 @@ class SentinelEmulator:
         paging: PagingMode = "snapshot",
     ) -> None:
         self.ref = WorkspaceRef(subscription_id, resource_group, workspace)
-        self.store = IncidentStore(self.ref, clock)
-        self.pager = Pager(paging)
+        self.store = SentinelStore(self.ref, clock, role=role, paging=paging)
         self.faults = FaultPlan() if fault_clock is None else FaultPlan(fault_clock)
-        self.role: Role = role
-        self.default_page_size = 50
-        # Escape nextLink values (the reference's example) or leave them raw (what Elastic
-        # reports receiving: it re-encodes the query because it arrives unescaped).
-        self.raw_next_link = False
         self._clock = clock
-        self._lock = threading.Lock()
-        self._calls: collections.Counter[str] = collections.Counter()
-        self._history: list[dict[str, Any]] = []
-        self._refused = 0
-        self._remaining = {"reads": 12000, "writes": 1200}
+
+    # -- the store's switches, for tests ---------------------------------------------------
+
+    @property
+    def pager(self) -> Pager:
+        """The list pager (``pager.mode``: ``snapshot`` or ``offset``)."""
+        return self.store.pager
+
+    @property
+    def role(self) -> Role:
+        """What the caller may do."""
+        return self.store.role
+
+    @property
+    def raw_next_link(self) -> bool:
+        """Whether nextLink values are left unescaped."""
+        return self.store.raw_next_link
+
+    @raw_next_link.setter
+    def raw_next_link(self, raw: bool) -> None:
+        self.store.raw_next_link = raw
 
     # -- Python API ------------------------------------------------------------------------
 
@@ -109,75 +117,49 @@ class SentinelEmulator:
         Returns:
             The incident resource (``name``, ``id``, ``etag``, ``properties``).
         """
-        return self.store.seed(
+        return self.store.incidents.seed(
             properties, incident_id=incident_id, alerts=alerts, entities=entities
         )
 
     def update_incident(self, incident_id: str, **changes: Any) -> dict[str, Any]:
         """Change an incident as an analyst in the portal would: new etag and lastModified."""
-        return self.store.analyst_update(incident_id, changes)
+        return self.store.incidents.analyst_update(incident_id, changes)
 
     def incidents(self) -> list[dict[str, Any]]:
         """Every incident as stored (copies)."""
-        return self.store.all()
+        return self.store.incidents.all()
 
     def comments(self, incident_id: str) -> list[dict[str, Any]]:
         """One incident's comments, oldest first."""
-        return self.store.comments(incident_id)
+        return self.store.incidents.comments(incident_id)
 
     def calls(self, operation: str | None = None) -> int:
         """Requests routed to an operation (list, get, put, comment, comments, alerts,
         entities, permissions), whatever their outcome; all of them without an argument."""
-        with self._lock:
-            return self._calls[operation] if operation else sum(self._calls.values())
+        return self.store.calls(operation)
 
     def history(self, operation: str | None = None) -> list[dict[str, Any]]:
         """Routed requests in order: ``{"operation", "method", "query"}`` (api-version...)."""
-        with self._lock:
-            return [dict(h) for h in self._history if operation in (None, h["operation"])]
+        return self.store.history(operation)
 
     def set_role(self, role: Role) -> None:
         """Grant the caller the documented Responder or Reader actions, or nothing."""
-        if role not in ROLE_PERMISSIONS:
-            raise ValueError(f"unknown role {role!r}")
-        self.role = role
+        self.store.set_role(role)
 
     def set_ratelimit_remaining(
         self, *, reads: int | None = None, writes: int | None = None
     ) -> None:
         """Set the counters the ``x-ms-ratelimit-remaining-subscription-*`` headers show."""
-        with self._lock:
-            if reads is not None:
-                self._remaining["reads"] = reads
-            if writes is not None:
-                self._remaining["writes"] = writes
+        self.store.set_ratelimit_remaining(reads=reads, writes=writes)
 
     def stats(self) -> dict[str, Any]:
         """Counters for ``/_emulator/stats``."""
-        with self._lock:
-            return {
-                "calls": dict(self._calls),
-                "refused": self._refused,
-                "remaining": dict(self._remaining),
-                "incidents": len(self.store.all()),
-                "role": self.role,
-            }
+        return self.store.stats()
 
     def reset(self) -> None:
         """Forget incidents, snapshots, counters and faults; role back to responder."""
         self.faults.clear()
-        self.store.clear()
-        self.store.comments_bump_incident = False
-        self.pager.clear()
-        self.pager.mode = "snapshot"
-        self.role = "responder"
-        self.raw_next_link = False
-        self.default_page_size = 50
-        with self._lock:
-            self._calls.clear()
-            self._history.clear()
-            self._refused = 0
-            self._remaining = {"reads": 12000, "writes": 1200}
+        self.store.reset()
 
     def build_app(self) -> web.Application:
         """A fresh aiohttp app over this emulator's state (one per server start)."""
@@ -185,7 +167,7 @@ class SentinelEmulator:
         app.add_routes(
             [
                 web.route("*", "/subscriptions/{tail:.*}", self._dispatch),
-                *sentinel_admin_routes(self),
+                *sentinel_admin_routes(self.store, self.faults),
             ]
         )
         return app
@@ -196,10 +178,8 @@ class SentinelEmulator:
     async def _arm_headers(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/_emulator/"):
             return await handler(request)
-        kind = "reads" if request.method == "GET" else "writes"
-        with self._lock:
-            self._remaining[kind] = max(0, self._remaining[kind] - 1)
-            remaining = self._remaining[kind]
+        kind: RateKind = "reads" if request.method == "GET" else "writes"
+        remaining = self.store.spend(kind)
         response = await handler(request)
         request_id = str(uuid.uuid4())
         response.headers[f"x-ms-ratelimit-remaining-subscription-{kind}"] = str(remaining)
@@ -214,8 +194,7 @@ class SentinelEmulator:
             return await self._handle(request)
         except ArmError as error:
             if error.status in (401, 403):
-                with self._lock:
-                    self._refused += 1
+                self.store.count_refusal()
             logger.info(
                 "sentinel: %s %s -> %d %s", request.method, request.path, error.status, error.code
             )
@@ -223,24 +202,21 @@ class SentinelEmulator:
 
     async def _handle(self, request: web.Request) -> web.Response:
         operation, args, names = arm.route(request.method, request.path)
-        with self._lock:
-            self._calls[operation] += 1
-            self._history.append(
-                {"operation": operation, "method": request.method, "query": dict(request.query)}
-            )
+        self.store.record_call(operation, request.method, request.query)
         claims = arm.authenticate(request, self._clock().timestamp())
         arm.check_api_version(request, operation)
         arm.check_workspace(self.ref, names)
+        role = self.store.role
         if operation == "permissions":
-            return web.json_response({"value": ROLE_PERMISSIONS[self.role]})
-        if not role_allows(self.role, ACTIONS[operation]):
+            return web.json_response({"value": ROLE_PERMISSIONS[role]})
+        if not role_allows(role, ACTIONS[operation]):
             raise arm.forbidden(claims, ACTIONS[operation], self.ref.sentinel_base)
         if operation == "list":
             return self._list(request)
         if operation == "get":
-            return web.json_response(self.store.get(args[0]))
+            return web.json_response(self.store.incidents.get(args[0]))
         if operation == "put":
-            incident, created = self.store.put(args[0], await arm.json_body(request))
+            incident, created = self.store.incidents.put(args[0], await arm.json_body(request))
             return web.json_response(incident, status=201 if created else 200)
         if operation == "comment":
             author = {
@@ -250,13 +226,13 @@ class SentinelEmulator:
                 "name": claims.get("appid"),
             }
             body = await arm.json_body(request)
-            comment, created = self.store.put_comment(args[0], args[1], body, author)
+            comment, created = self.store.incidents.put_comment(args[0], args[1], body, author)
             return web.json_response(comment, status=201 if created else 200)
         if operation == "comments":
-            return web.json_response({"value": self.store.comments(args[0])})
+            return web.json_response({"value": self.store.incidents.comments(args[0])})
         if operation == "alerts":
-            return web.json_response({"value": self.store.alerts(args[0])})
-        return web.json_response(entities_body(self.store.entities(args[0])))
+            return web.json_response({"value": self.store.incidents.alerts(args[0])})
+        return web.json_response(entities_body(self.store.incidents.entities(args[0])))
 
     def _list(self, request: web.Request) -> web.Response:
         query = request.query
@@ -265,14 +241,18 @@ class SentinelEmulator:
             order = parse_orderby(query["$orderby"]) if "$orderby" in query else _SORT_DEFAULT
         except FilterError as exc:
             raise ArmError(400, "BadRequest", f"Invalid query: {exc}") from exc
-        top = arm.parse_top(query.get("$top"), self.default_page_size)
+        top = arm.parse_top(query.get("$top"), self.store.default_page_size)
 
         def evaluate() -> list[dict[str, Any]]:
-            found = [i for i in self.store.all() if predicate is None or predicate(i["properties"])]
+            found = [
+                i
+                for i in self.store.incidents.all()
+                if predicate is None or predicate(i["properties"])
+            ]
             return arm.sort_incidents(found, order)
 
-        items, token = self.pager.page(query.get("$skipToken"), top, evaluate)
+        items, token = self.store.pager.page(query.get("$skipToken"), top, evaluate)
         body: dict[str, Any] = {"value": items}
         if token is not None:
-            body["nextLink"] = arm.next_link(request, top, token, raw=self.raw_next_link)
+            body["nextLink"] = arm.next_link(request, top, token, raw=self.store.raw_next_link)
         return web.json_response(body)

@@ -1,19 +1,17 @@
-"""The ``/_emulator/`` admin routes of the Sentinel emulator.
+"""The ``/_emulator/`` admin routes of the Sentinel emulator, over its store.
 
 Loopback developer tool: no authentication, like every emulator's admin surface.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from local.emulators.faults import ADMIN_PREFIX, azure_error_envelope, fault_admin_routes
+from local.emulators.faults import ADMIN_PREFIX, FaultPlan, azure_error_envelope, fault_admin_routes
 from local.emulators.sentinel_model import ArmError
-
-if TYPE_CHECKING:
-    from local.emulators.sentinel import SentinelEmulator
+from local.emulators.sentinel_store import SentinelStore
 
 _CONFIG_KEYS = {"role", "paging", "raw_next_link", "comments_bump_incident", "reads", "writes"}
 
@@ -22,7 +20,7 @@ def _bad(message: str, status: int = 400) -> web.Response:
     return web.json_response(azure_error_envelope(status, "BadRequest", message), status=status)
 
 
-def apply_config(emulator: SentinelEmulator, payload: dict[str, Any]) -> None:
+def apply_config(store: SentinelStore, payload: dict[str, Any]) -> None:
     """Apply ``PATCH /_emulator/config``: role, paging, nextLink escaping, counters.
 
     Raises:
@@ -32,35 +30,41 @@ def apply_config(emulator: SentinelEmulator, payload: dict[str, Any]) -> None:
     if unknown:
         raise ValueError(f"unknown keys: {sorted(unknown)}")
     if "role" in payload:
-        emulator.set_role(payload["role"])
+        store.set_role(payload["role"])
     if "paging" in payload:
         if payload["paging"] not in ("snapshot", "offset"):
             raise ValueError("paging is snapshot or offset")
-        emulator.pager.mode = payload["paging"]
+        store.pager.mode = payload["paging"]
     if "raw_next_link" in payload:
-        emulator.raw_next_link = bool(payload["raw_next_link"])
+        store.raw_next_link = bool(payload["raw_next_link"])
     if "comments_bump_incident" in payload:
-        emulator.store.comments_bump_incident = bool(payload["comments_bump_incident"])
-    emulator.set_ratelimit_remaining(reads=payload.get("reads"), writes=payload.get("writes"))
+        store.incidents.comments_bump_incident = bool(payload["comments_bump_incident"])
+    store.set_ratelimit_remaining(reads=payload.get("reads"), writes=payload.get("writes"))
 
 
-def sentinel_admin_routes(emulator: SentinelEmulator) -> list[web.RouteDef]:
+def sentinel_admin_routes(store: SentinelStore, faults: FaultPlan) -> list[web.RouteDef]:
     """Incidents (list, seed, analyst edit), comments, stats, config and faults.
 
     Args:
-        emulator: The emulator to inspect and control.
+        store: The emulator's incidents, switches and counters.
+        faults: The emulator's planned faults.
 
     Returns:
         Routes for ``Application.add_routes``.
     """
 
     async def list_incidents(request: web.Request) -> web.Response:
-        return web.json_response({"incidents": emulator.incidents()})
+        return web.json_response({"incidents": store.incidents.all()})
 
     async def seed(request: web.Request) -> web.Response:
         try:
-            payload: dict[str, Any] = dict(await request.json())
-            incident = emulator.seed_incident(**payload)
+            properties: dict[str, Any] = dict(await request.json())
+            incident = store.incidents.seed(
+                properties,
+                incident_id=properties.pop("incident_id", None),
+                alerts=properties.pop("alerts", None),
+                entities=properties.pop("entities", None),
+            )
         except (ValueError, TypeError, KeyError, ArmError) as exc:
             return _bad(str(exc))
         return web.json_response(incident, status=201)
@@ -68,7 +72,7 @@ def sentinel_admin_routes(emulator: SentinelEmulator) -> list[web.RouteDef]:
     async def analyst_edit(request: web.Request) -> web.Response:
         try:
             changes: dict[str, Any] = dict(await request.json())
-            incident = emulator.update_incident(request.match_info["id"], **changes)
+            incident = store.incidents.analyst_update(request.match_info["id"], changes)
         except ArmError as exc:
             return _bad(exc.message, exc.status)
         except (ValueError, TypeError) as exc:
@@ -77,20 +81,22 @@ def sentinel_admin_routes(emulator: SentinelEmulator) -> list[web.RouteDef]:
 
     async def comments(request: web.Request) -> web.Response:
         try:
-            return web.json_response({"comments": emulator.comments(request.match_info["id"])})
+            return web.json_response(
+                {"comments": store.incidents.comments(request.match_info["id"])}
+            )
         except ArmError as exc:
             return _bad(exc.message, exc.status)
 
     async def stats(request: web.Request) -> web.Response:
-        return web.json_response(emulator.stats())
+        return web.json_response(store.stats())
 
     async def configure(request: web.Request) -> web.Response:
         try:
             payload: dict[str, Any] = dict(await request.json())
-            apply_config(emulator, payload)
+            apply_config(store, payload)
         except (ValueError, TypeError) as exc:
             return _bad(str(exc))
-        return web.json_response(emulator.stats())
+        return web.json_response(store.stats())
 
     return [
         web.get(ADMIN_PREFIX + "incidents", list_incidents),
@@ -99,5 +105,5 @@ def sentinel_admin_routes(emulator: SentinelEmulator) -> list[web.RouteDef]:
         web.get(ADMIN_PREFIX + "incidents/{id}/comments", comments),
         web.get(ADMIN_PREFIX + "stats", stats),
         web.patch(ADMIN_PREFIX + "config", configure),
-        *fault_admin_routes(emulator.faults),
+        *fault_admin_routes(faults),
     ]

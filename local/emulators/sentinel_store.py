@@ -1,317 +1,128 @@
-"""The Sentinel emulator's state: incidents, comments, alerts and entities of one workspace.
+"""The Sentinel emulator's data: one workspace's incidents, its switches and its counters.
 
-No HTTP here; :mod:`local.emulators.sentinel` serves it. Confirmed by the reference
-(payloads.md section 5, sentinel-incidents.md section 3): resource shapes; the ``etag`` is a
-GUID string *with* its quote characters; PUT replaces the incident; a stale body ``etag``
-answers 409 "Newer version of resource '...' exists. Data was not saved". Assumed: a PUT
-without ``etag`` overwrites (last write wins); an ``etag`` on a create is ignored; omitted
-activity times are kept; a comment does not change the incident's etag or lastModified
-(switchable with ``comments_bump_incident``); a comment's etag is unquoted (as in the
-reference example).
+No HTTP here. The ARM app (:mod:`local.emulators.sentinel`) and the admin routes
+(:mod:`local.emulators.sentinel_admin`) both receive this store; neither knows the other.
 """
 
 from __future__ import annotations
 
-import copy
+import collections
 import threading
-import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Literal
 
-from local.emulators.sentinel_data import RESOURCE_TYPE, WorkspaceRef, default_alert, default_entity
-from local.emulators.sentinel_filter import format_utc, parse_utc
-from local.emulators.sentinel_model import (
-    MAX_COMMENT_CHARS,
-    MAX_COMMENTS,
-    ArmError,
-    labels_of,
-    new_etag,
-    owner_of,
-    validate_properties,
-)
+from local.emulators.sentinel_data import ROLE_PERMISSIONS, Role, WorkspaceRef
+from local.emulators.sentinel_incidents import IncidentStore
+from local.emulators.sentinel_paging import Pager, PagingMode
 
-_REPLACED = ("title", "description", "severity", "status", "classification")
-_CLASSIFICATION_EXTRAS = ("classificationReason", "classificationComment")
+RateKind = Literal["reads", "writes"]
+_REMAINING = {"reads": 12000, "writes": 1200}
+DEFAULT_PAGE_SIZE = 50
 
 
-@dataclass
-class _Record:
-    resource: dict[str, Any]
-    comments: dict[str, dict[str, Any]] = field(default_factory=dict)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
-    entities: list[dict[str, Any]] = field(default_factory=list)
-
-
-class IncidentStore:
-    """Thread-safe incidents of one workspace.
+class SentinelStore:
+    """Incidents, paging snapshots, the caller's role, nextLink style and request counters.
 
     Args:
         workspace: Subscription, resource group and workspace the ids name.
-        clock: Aware "now"; lastModifiedTimeUtc is kept strictly increasing over it.
+        clock: Aware "now" for incident timestamps.
+        role: What the caller may do: ``responder`` (default), ``reader`` or ``none``.
+        paging: ``snapshot`` (default) or ``offset``; see :mod:`sentinel_paging`.
     """
 
-    def __init__(self, workspace: WorkspaceRef, clock: Callable[[], datetime]) -> None:
-        self.workspace = workspace
-        self.lock = threading.RLock()
-        self._clock = clock
-        self._records: dict[str, _Record] = {}
-        self._last_stamp: datetime | None = None
-        self._next_number = 1
-        self.comments_bump_incident = False
-
-    # -- time and ids ------------------------------------------------------------------------
-
-    def stamp(self) -> str:
-        """The next modification time, strictly after every earlier one (even in one tick)."""
-        with self.lock:
-            now = self._clock()
-            if self._last_stamp is not None and now <= self._last_stamp:
-                now = self._last_stamp + timedelta(microseconds=1)
-            self._last_stamp = now
-            return format_utc(now)
-
-    def _note_stamp(self, text: str) -> None:
-        instant = parse_utc(text)
-        if self._last_stamp is None or instant > self._last_stamp:
-            self._last_stamp = instant
-
-    def _record(self, incident_id: str) -> _Record:
-        record = self._records.get(incident_id.lower())
-        if record is None:
-            raise ArmError(404, "NotFound", f"Incident '{incident_id}' was not found.")
-        return record
-
-    def _refresh_counts(self, record: _Record) -> None:
-        additional = record.resource["properties"]["additionalData"]
-        additional["alertsCount"] = len(record.alerts)
-        additional["commentsCount"] = len(record.comments)
-        products = {a.get("properties", {}).get("productName") for a in record.alerts}
-        additional["alertProductNames"] = sorted(p for p in products if isinstance(p, str))
-
-    # -- incidents ---------------------------------------------------------------------------
-
-    def seed(
+    def __init__(
         self,
-        properties: Mapping[str, Any],
+        workspace: WorkspaceRef,
+        clock: Callable[[], datetime],
         *,
-        incident_id: str | None = None,
-        alerts: Sequence[Mapping[str, Any]] | None = None,
-        entities: Sequence[Mapping[str, Any]] | None = None,
-    ) -> dict[str, Any]:
-        """Create an incident as an analytics rule would; see ``SentinelEmulator.seed_incident``."""
-        name = incident_id or str(uuid.uuid4())
-        with self.lock:
-            if name.lower() in self._records:
-                raise ValueError(f"incident {name} exists")
-            created = properties.get("createdTimeUtc") or self.stamp()
-            modified = properties.get("lastModifiedTimeUtc") or created
-            self._note_stamp(created)
-            self._note_stamp(modified)
-            props: dict[str, Any] = {
-                "lastModifiedTimeUtc": format_utc(parse_utc(modified)),
-                "createdTimeUtc": format_utc(parse_utc(created)),
-                "lastActivityTimeUtc": properties.get("lastActivityTimeUtc", created),
-                "firstActivityTimeUtc": properties.get("firstActivityTimeUtc", created),
-                "description": properties.get("description", ""),
-                "title": properties.get("title", "Emulated incident"),
-                "owner": owner_of(properties.get("owner")),
-                "severity": properties.get("severity", "Medium"),
-                "status": properties.get("status", "New"),
-                "classification": properties.get("classification"),
-                "classificationReason": properties.get("classificationReason"),
-                "classificationComment": properties.get("classificationComment"),
-                "incidentUrl": self.workspace.portal_url(name),
-                "incidentNumber": properties.get("incidentNumber", self._next_number),
-                "labels": labels_of(properties.get("labels"), [], seeding=True),
-                "providerName": properties.get("providerName", "Azure Sentinel"),
-                "providerIncidentId": str(properties.get("incidentNumber", self._next_number)),
-                "relatedAnalyticRuleIds": [self.workspace.alert_rule_id()],
-                "additionalData": {
-                    "alertsCount": 0,
-                    "bookmarksCount": 0,
-                    "commentsCount": 0,
-                    "alertProductNames": [],
-                    "tactics": list(properties.get("tactics", ["InitialAccess"])),
-                },
+        role: Role = "responder",
+        paging: PagingMode = "snapshot",
+    ) -> None:
+        self.ref = workspace
+        self.incidents = IncidentStore(workspace, clock)
+        self.pager = Pager(paging)
+        self.role: Role = role
+        self.default_page_size = DEFAULT_PAGE_SIZE
+        # Escape nextLink values (the reference's example) or leave them raw (what Elastic
+        # reports receiving: it re-encodes the query because it arrives unescaped).
+        self.raw_next_link = False
+        self._lock = threading.Lock()
+        self._calls: collections.Counter[str] = collections.Counter()
+        self._history: list[dict[str, Any]] = []
+        self._refused = 0
+        self._remaining = dict(_REMAINING)
+
+    # -- switches ----------------------------------------------------------------------------
+
+    def set_role(self, role: Role) -> None:
+        """Grant the caller the documented Responder or Reader actions, or nothing."""
+        if role not in ROLE_PERMISSIONS:
+            raise ValueError(f"unknown role {role!r}")
+        self.role = role
+
+    def set_ratelimit_remaining(
+        self, *, reads: int | None = None, writes: int | None = None
+    ) -> None:
+        """Set the counters the ``x-ms-ratelimit-remaining-subscription-*`` headers show."""
+        with self._lock:
+            if reads is not None:
+                self._remaining["reads"] = reads
+            if writes is not None:
+                self._remaining["writes"] = writes
+
+    # -- counters ----------------------------------------------------------------------------
+
+    def spend(self, kind: RateKind) -> int:
+        """One request against the reads or writes budget; what remains of it."""
+        with self._lock:
+            self._remaining[kind] = max(0, self._remaining[kind] - 1)
+            return self._remaining[kind]
+
+    def record_call(self, operation: str, method: str, query: Mapping[str, str]) -> None:
+        """One request routed to ``operation``, whatever its outcome."""
+        with self._lock:
+            self._calls[operation] += 1
+            self._history.append({"operation": operation, "method": method, "query": dict(query)})
+
+    def count_refusal(self) -> None:
+        """One request refused for its token or its role (401 or 403)."""
+        with self._lock:
+            self._refused += 1
+
+    def calls(self, operation: str | None = None) -> int:
+        """Requests routed to an operation (list, get, put, comment, comments, alerts,
+        entities, permissions), whatever their outcome; all of them without an argument."""
+        with self._lock:
+            return self._calls[operation] if operation else sum(self._calls.values())
+
+    def history(self, operation: str | None = None) -> list[dict[str, Any]]:
+        """Routed requests in order: ``{"operation", "method", "query"}`` (api-version...)."""
+        with self._lock:
+            return [dict(h) for h in self._history if operation in (None, h["operation"])]
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for ``/_emulator/stats``."""
+        with self._lock:
+            return {
+                "calls": dict(self._calls),
+                "refused": self._refused,
+                "remaining": dict(self._remaining),
+                "incidents": len(self.incidents.all()),
+                "role": self.role,
             }
-            validate_properties(props)
-            self._next_number = max(self._next_number, props["incidentNumber"]) + 1
-            resource = {
-                "id": self.workspace.incident_id(name),
-                "name": name,
-                "type": RESOURCE_TYPE,
-                "etag": new_etag(),
-                "properties": props,
-            }
-            record = _Record(resource)
-            record.alerts = (
-                [dict(a) for a in alerts]
-                if alerts is not None
-                else [default_alert(self.workspace, props)]
-            )
-            record.entities = (
-                [dict(e) for e in entities]
-                if entities is not None
-                else [default_entity(self.workspace)]
-            )
-            self._refresh_counts(record)
-            self._records[name.lower()] = record
-            return copy.deepcopy(resource)
 
-    def analyst_update(self, incident_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
-        """Merge ``changes`` (camelCase properties) as a portal edit.
-
-        The etag is renewed and ``lastModifiedTimeUtc`` is always the next stamp (a value
-        given in ``changes`` is overwritten), so edits stay strictly ordered.
-        """
-        with self.lock:
-            record = self._record(incident_id)
-            props = copy.deepcopy(record.resource["properties"])
-            for key, value in changes.items():
-                if key == "owner":
-                    props["owner"] = owner_of(value)
-                elif key == "labels":
-                    props["labels"] = labels_of(value, props["labels"])
-                else:
-                    props[key] = value
-            validate_properties(props)
-            props["lastModifiedTimeUtc"] = self.stamp()
-            record.resource["properties"] = props
-            record.resource["etag"] = new_etag()
-            return copy.deepcopy(record.resource)
-
-    def get(self, incident_id: str) -> dict[str, Any]:
-        """One incident (a copy)."""
-        with self.lock:
-            return copy.deepcopy(self._record(incident_id).resource)
-
-    def all(self) -> list[dict[str, Any]]:
-        """Every incident (copies), in creation order."""
-        with self.lock:
-            return [copy.deepcopy(r.resource) for r in self._records.values()]
-
-    def put(self, incident_id: str, body: object) -> tuple[dict[str, Any], bool]:
-        """``PUT /incidents/{id}``: create, or replace the editable properties.
-
-        Returns:
-            The incident as stored, and whether it was created.
-
-        Raises:
-            ArmError: 400 for a bad body, 409 for a stale etag.
-        """
-        if not isinstance(body, Mapping) or not isinstance(body.get("properties"), Mapping):
-            raise ArmError(400, "BadRequest", "The body must be an object with properties.")
-        incoming: Mapping[str, Any] = body["properties"]
-        for required in ("title", "severity", "status"):
-            if not isinstance(incoming.get(required), str) or not incoming[required]:
-                raise ArmError(400, "BadRequest", f"properties.{required} is required.")
-        validate_properties(incoming)
-        with self.lock:
-            existing = self._records.get(incident_id.lower())
-            if existing is None:
-                created = self.seed(
-                    {key: value for key, value in incoming.items() if value is not None},
-                    incident_id=incident_id,
-                    alerts=[],
-                    entities=[],
-                )
-                return created, True
-            etag = body.get("etag")
-            if etag is not None and etag not in ("*", existing.resource["etag"]):
-                raise ArmError(
-                    409,
-                    "Conflict",
-                    f"Newer version of resource '{existing.resource['name']}' exists. "
-                    "Data was not saved",
-                )
-            props = existing.resource["properties"]
-            for key in (*_REPLACED, *_CLASSIFICATION_EXTRAS):
-                props[key] = incoming.get(key)
-            props["description"] = incoming.get("description") or ""
-            # The pitfall the app must avoid: an omitted owner or labels list is wiped.
-            props["owner"] = owner_of(incoming.get("owner"))
-            props["labels"] = labels_of(incoming.get("labels"), props["labels"])
-            for key in ("firstActivityTimeUtc", "lastActivityTimeUtc"):
-                if incoming.get(key):
-                    props[key] = incoming[key]
-            props["lastModifiedTimeUtc"] = self.stamp()
-            existing.resource["etag"] = new_etag()
-            return copy.deepcopy(existing.resource), False
-
-    # -- children ----------------------------------------------------------------------------
-
-    def put_comment(
-        self, incident_id: str, comment_id: str, body: object, author: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], bool]:
-        """``PUT .../comments/{commentId}``: idempotent by comment id.
-
-        Returns:
-            The comment, and whether it was created (False: an update of the same id).
-
-        Raises:
-            ArmError: 404 unknown incident; 400 bad body, too long, or over 100 comments.
-        """
-        properties = body.get("properties") if isinstance(body, Mapping) else None
-        message = properties.get("message") if isinstance(properties, Mapping) else None
-        if not isinstance(message, str) or not message:
-            raise ArmError(400, "BadRequest", "properties.message is required.")
-        if len(message) > MAX_COMMENT_CHARS:
-            raise ArmError(
-                400, "BadRequest", f"A comment is limited to {MAX_COMMENT_CHARS} characters."
-            )
-        with self.lock:
-            record = self._record(incident_id)
-            comment = record.comments.get(comment_id.lower())
-            now = self.stamp()
-            if comment is None:
-                if len(record.comments) >= MAX_COMMENTS:
-                    raise ArmError(
-                        400, "BadRequest", f"An incident holds at most {MAX_COMMENTS} comments."
-                    )
-                comment = {
-                    "id": f"{record.resource['id']}/comments/{comment_id}",
-                    "name": comment_id,
-                    "type": f"{RESOURCE_TYPE}/comments",
-                    "etag": str(uuid.uuid4()),
-                    "properties": {
-                        "message": message,
-                        "createdTimeUtc": now,
-                        "lastModifiedTimeUtc": now,
-                        "author": dict(author),
-                    },
-                }
-                record.comments[comment_id.lower()] = comment
-                created = True
-            else:
-                comment["properties"]["message"] = message
-                comment["properties"]["lastModifiedTimeUtc"] = now
-                comment["etag"] = str(uuid.uuid4())
-                created = False
-            self._refresh_counts(record)
-            if self.comments_bump_incident:
-                record.resource["properties"]["lastModifiedTimeUtc"] = self.stamp()
-                record.resource["etag"] = new_etag()
-            return copy.deepcopy(comment), created
-
-    def comments(self, incident_id: str) -> list[dict[str, Any]]:
-        """The comments of one incident, oldest first (copies)."""
-        with self.lock:
-            return copy.deepcopy(list(self._record(incident_id).comments.values()))
-
-    def alerts(self, incident_id: str) -> list[dict[str, Any]]:
-        """The seeded alerts of one incident (copies)."""
-        with self.lock:
-            return copy.deepcopy(self._record(incident_id).alerts)
-
-    def entities(self, incident_id: str) -> list[dict[str, Any]]:
-        """The seeded entities of one incident (copies)."""
-        with self.lock:
-            return copy.deepcopy(self._record(incident_id).entities)
-
-    def clear(self) -> None:
-        """Forget every incident; numbering starts again at 1."""
-        with self.lock:
-            self._records.clear()
-            self._next_number = 1
+    def reset(self) -> None:
+        """Forget incidents, snapshots and counters; role, paging and nextLinks as new."""
+        self.incidents.clear()
+        self.incidents.comments_bump_incident = False
+        self.pager.clear()
+        self.pager.mode = "snapshot"
+        self.role = "responder"
+        self.raw_next_link = False
+        self.default_page_size = DEFAULT_PAGE_SIZE
+        with self._lock:
+            self._calls.clear()
+            self._history.clear()
+            self._refused = 0
+            self._remaining = dict(_REMAINING)

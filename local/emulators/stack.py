@@ -8,20 +8,14 @@ Sentinel and SIGNL4 are optional (on by default). Every server binds 127.0.0.1 o
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
-import socket
-import ssl
-import threading
 import time
 import uuid
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Self
 
 import certifi
 from aiohttp import web
@@ -30,27 +24,17 @@ from local.emulators.identity import IdentityEmulator
 from local.emulators.ingestion import DEFAULT_TABLES_DIR, IngestionEmulator, utc_now
 from local.emulators.keyvault import KeyVaultEmulator
 from local.emulators.sentinel import SentinelEmulator
+from local.emulators.servers import HOST, Server, ServerLoop
 from local.emulators.signl4 import WEBHOOK_PREFIX, Signl4Emulator
+from local.lifecycle import Service
 from local.tls import CertPaths, make_certs, server_ssl_context
 
 logger = logging.getLogger(__name__)
 
-HOST = "127.0.0.1"
 EmulatorName = Literal["identity", "keyvault", "ingestion", "sentinel", "signl4"]
-_T = TypeVar("_T")
-_CALL_TIMEOUT = 30.0
 
 
-@dataclass
-class _Server:
-    name: EmulatorName
-    build_app: Callable[[], web.Application]
-    tls: ssl.SSLContext | None
-    port: int
-    runner: web.AppRunner | None = None
-
-
-class EmulatorStack:
+class EmulatorStack(Service):
     """The local managed identity, Key Vault and Logs Ingestion endpoints.
 
     Args:
@@ -135,70 +119,49 @@ class EmulatorStack:
             "signl4": signl4_port,
         }
         self._certs: CertPaths | None = None
-        self._servers: dict[EmulatorName, _Server] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._servers = ServerLoop()
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> EmulatorStack:
-        """Make the TLS material, start the loop thread and all three servers."""
-        if self._loop is not None:
+    def start(self) -> Self:
+        """Make the TLS material, start the loop thread and every enabled server."""
+        if self._servers.running:
             raise RuntimeError("the stack is already running")
-        self._certs = make_certs(self.state_dir / "tls")
-        self._write_ca_bundle(self._certs)
-        tls = server_ssl_context(self._certs)
-        self._servers = {
-            "identity": _Server("identity", self.identity.build_app, None, self._ports["identity"]),
-            "keyvault": _Server("keyvault", self.keyvault.build_app, tls, self._ports["keyvault"]),
-            "ingestion": _Server(
-                "ingestion", self.ingestion.build_app, tls, self._ports["ingestion"]
-            ),
-        }
-        optional: dict[EmulatorName, Callable[[], web.Application]] = {
+        certs = make_certs(self.state_dir / "tls")
+        self._write_ca_bundle(certs)
+        tls = server_ssl_context(certs)
+        apps: dict[EmulatorName, Callable[[], web.Application]] = {
+            "identity": self.identity.build_app,
+            "keyvault": self.keyvault.build_app,
+            "ingestion": self.ingestion.build_app,
             "sentinel": self.sentinel.build_app,
             "signl4": self.signl4.build_app,
         }
-        for name, build_app in optional.items():
-            if name in self.enabled:
-                self._servers[name] = _Server(name, build_app, tls, self._ports[name])
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run_loop, name="emulator-stack", daemon=True)
-        self._thread.start()
-        try:
-            for server in self._servers.values():
-                self._call(_start_server(server))
-        except BaseException:
-            self.stop()
-            raise
+        self._certs = certs
+        self._servers.start(
+            Server(name, build_app, None if name == "identity" else tls, self._ports[name])
+            for name, build_app in apps.items()
+            if name in self.enabled
+        )
         return self
 
     def stop(self) -> None:
         """Stop every server and the loop thread; safe to call twice."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        for server in self._servers.values():
-            if server.runner is not None:
-                self._call(_stop_server(server))
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=_CALL_TIMEOUT)
-        loop.close()
-        self._loop = self._thread = None
+        self._servers.stop()
+
+    def close(self) -> None:
+        """The same as :meth:`stop`."""
+        self.stop()
 
     def stop_emulator(self, name: EmulatorName) -> None:
         """Close one emulator's listener and connections: clients get connection refused."""
-        server = self._servers[name]
-        if server.runner is not None:
-            self._call(_stop_server(server))
-        logger.info("emulator %s stopped (port %d)", name, server.port)
+        self._servers.stop_server(name)
+        logger.info("emulator %s stopped (port %d)", name, self.port(name))
 
     def start_emulator(self, name: EmulatorName) -> None:
         """Bring a stopped emulator back on the same port, with its state intact."""
-        server = self._servers[name]
-        if server.runner is None:
-            self._call(_start_server(server))
-        logger.info("emulator %s started (port %d)", name, server.port)
+        self._servers.start_server(name)
+        logger.info("emulator %s started (port %d)", name, self.port(name))
 
     def reset(self) -> None:
         """Clear rows, errors, incidents, received alerts, counters and faults (secrets kept)."""
@@ -208,22 +171,11 @@ class EmulatorStack:
         self.sentinel.reset()
         self.signl4.reset()
 
-    def __enter__(self) -> EmulatorStack:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     # -- endpoints -------------------------------------------------------------------------
 
     def port(self, name: EmulatorName) -> int:
         """The port an emulator listens on (known once started)."""
-        return self._servers[name].port
+        return self._servers.port(name)
 
     @property
     def identity_endpoint(self) -> str:
@@ -321,49 +273,3 @@ class EmulatorStack:
         # REQUESTS_CA_BUNDLE replaces the default roots, so keep them: the app may call out.
         roots = Path(certifi.where()).read_bytes()
         self.ca_bundle_path.write_bytes(roots + b"\n" + certs.ca_path.read_bytes())
-
-    def _run_loop(self) -> None:
-        assert self._loop is not None
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_forever()
-        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-
-    def _call(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
-        if self._loop is None:
-            coroutine.close()
-            raise RuntimeError("the stack is not running")
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-        return future.result(timeout=_CALL_TIMEOUT)
-
-
-async def _start_server(server: _Server) -> None:
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((HOST, server.port))
-        listener.listen(128)
-    except OSError:
-        listener.close()
-        raise
-    server.port = listener.getsockname()[1]
-    # A new app per start: aiohttp apps cannot be restarted; the state lives in the emulator.
-    runner = web.AppRunner(server.build_app(), access_log=None, shutdown_timeout=2.0)
-    await runner.setup()
-    await web.SockSite(runner, listener, ssl_context=server.tls).start()
-    server.runner = runner
-    logger.info("emulator %s listening on %s:%d", server.name, HOST, server.port)
-
-
-async def _stop_server(server: _Server) -> None:
-    runner = server.runner
-    if runner is None:
-        return
-    if runner.server is not None:
-        # An outage is abrupt: abort every connection. A graceful close would leave TLS
-        # transports waiting for the peer's close_notify after the loop is gone.
-        for handler in runner.server.connections:
-            if handler.transport is not None:
-                handler.transport.abort()
-        await asyncio.sleep(0)  # Let the connection_lost callbacks run.
-    await runner.cleanup()
-    server.runner = None

@@ -14,10 +14,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from local.host.ports import LOOPBACK, free_port
+from local.lifecycle import Service
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class HostStartError(RuntimeError):
     """The host process exited or did not become ready in time."""
 
 
-class LocalHostProcess:
+class LocalHostProcess(Service):
     """One local functions host in a subprocess, on 127.0.0.1.
 
     Args:
@@ -114,7 +114,7 @@ class LocalHostProcess:
         except FileNotFoundError:
             return ""
 
-    def start(self) -> LocalHostProcess:
+    def start(self) -> Self:
         """Start the host and wait until ``/admin/host/status`` answers 200.
 
         Raises:
@@ -165,22 +165,6 @@ class LocalHostProcess:
         if self._temp_dir is not None:
             self._temp_dir.cleanup()
             self._temp_dir = None
-
-    def __enter__(self) -> LocalHostProcess:
-        try:
-            return self.start()
-        except BaseException:
-            # __exit__ will not run: clean up here so no temporary directory is left behind.
-            self.close()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _log_size(self) -> int:
         return len(self.logs())

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import http.client
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import urlsplit
 
 import azure.functions as func
@@ -25,23 +23,13 @@ from local.host.process import LocalHostProcess
 from tests.azure_fixtures import storage_env
 from tests.logscan import remember_log_file, remember_secret
 from tests.payloads import parsed
+from tests.waiting import wait_for
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(blueprint)
 
 pytestmark = pytest.mark.e2e
-T = TypeVar("T")
 JSON = {"Content-Type": "application/json"}
-
-
-def wait_for(check: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def post(host: LocalHostProcess, path: str, body: str) -> int:
@@ -96,7 +84,7 @@ def test_the_timer_forwards_and_signl4s_acknowledgement_comes_back_once(
     polls send nothing more."""
     incident = emulators.sentinel.seed_incident(title="through the host", severity="High")
     name = incident["name"]
-    wait_for(lambda: emulators.signl4.received(), "the SIGNL4 alert")
+    wait_for(lambda: emulators.signl4.received(), "the SIGNL4 alert", timeout=60)
 
     def tagged() -> bool:
         stored = next(i for i in emulators.sentinel.incidents() if i["name"] == name)
@@ -104,7 +92,7 @@ def test_the_timer_forwards_and_signl4s_acknowledgement_comes_back_once(
 
     # The forward is complete (recorded and tagged) just after SIGNL4 got it; a responder
     # cannot acknowledge within those milliseconds, so neither does this test.
-    wait_for(tagged, "the forward to be recorded")
+    wait_for(tagged, "the forward to be recorded", timeout=60)
     event = parsed("signl4_outbound_signl_acknowledged.json")
     event["alert"]["externalEventId"] = name
     assert post(incident_host, f"/api/signl4/{callback_token}", json.dumps(event)) == 200
@@ -112,7 +100,7 @@ def test_the_timer_forwards_and_signl4s_acknowledgement_comes_back_once(
     assert stored["properties"]["status"] == "Active"
     assert [label["labelName"] for label in stored["properties"]["labels"]] == ["SIGNL4"]
     lists = emulators.sentinel.calls("list")
-    wait_for(lambda: emulators.sentinel.calls("list") >= lists + 2, "two more polls")
+    wait_for(lambda: emulators.sentinel.calls("list") >= lists + 2, "two more polls", timeout=60)
     assert len(emulators.signl4.received()) == 1
     assert len(emulators.sentinel.comments(name)) == 1
     assert post(incident_host, "/api/signl4/wrong", "{}") == 401

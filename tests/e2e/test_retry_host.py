@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 import requests
@@ -16,21 +14,12 @@ from local.emulators.faults import Fault
 from local.emulators.stack import EmulatorStack
 from local.host.process import LocalHostProcess
 from shared.adapters.retry_storage import RetryStorage, build_retry_storage
+from tests.azure_fixtures import storage_env
 from tests.logscan import remember_log_file, remember_secret
-from tests.retry_support import STREAM, envelope, retry_settings, storage_env
+from tests.retry_support import STREAM, envelope, retry_settings
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
-T = TypeVar("T")
-
-
-def wait_for(check: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class RetryHost:
@@ -52,10 +41,8 @@ class RetryHost:
 
 
 @pytest.fixture(scope="module")
-def retry_host(
-    emulators: EmulatorStack, retry_azurite: Azurite, state_dir: Path
-) -> Iterator[RetryHost]:
-    env = storage_env(retry_azurite)
+def retry_host(emulators: EmulatorStack, azurite: Azurite, state_dir: Path) -> Iterator[RetryHost]:
+    env = storage_env(azurite)
     storage = build_retry_storage(retry_settings(env), None)
     log_path = state_dir / "e2e-retry-host.log"
     remember_log_file(log_path)
@@ -93,11 +80,14 @@ def test_an_event_queued_during_an_outage_lands_once_after_recovery(
         wait_for(
             lambda: "requeued" in retry_host.host.logs()[log_offset:] or None,
             "the worker to re-queue during the outage",
+            timeout=60,
         )
     finally:
         emulators.start_emulator("ingestion")
-    wait_for(lambda: event_id in stored_ids(emulators) or None, "the row after recovery")
-    wait_for(lambda: retry_host.queue_depth() == 0 or None, "the queue to empty")
+    wait_for(
+        lambda: event_id in stored_ids(emulators) or None, "the row after recovery", timeout=60
+    )
+    wait_for(lambda: retry_host.queue_depth() == 0 or None, "the queue to empty", timeout=60)
     assert stored_ids(emulators).count(event_id) == 1
     assert retry_host.dead_letter_count() == 0
 
@@ -112,7 +102,7 @@ def test_a_refused_event_is_dead_lettered_then_replayed_over_http(
     assert sent.rows is not None
     event_id = sent.rows[0]["EventId"]
     asyncio.run(retry_host.storage.queue.enqueue(sent))
-    wait_for(lambda: retry_host.dead_letter_count() == 1 or None, "the dead letter")
+    wait_for(lambda: retry_host.dead_letter_count() == 1 or None, "the dead letter", timeout=60)
 
     listed = retry_host.admin("GET", "/api/ops/dead-letters")
     assert listed.status_code == 200, listed.text
@@ -126,7 +116,7 @@ def test_a_refused_event_is_dead_lettered_then_replayed_over_http(
     replayed = retry_host.admin("POST", "/api/ops/dead-letters/replay", json={"all": True})
     assert replayed.status_code == 200, replayed.text
     assert replayed.json()["replayed"] == [summary["name"]]
-    wait_for(lambda: event_id in stored_ids(emulators) or None, "the replayed row")
+    wait_for(lambda: event_id in stored_ids(emulators) or None, "the replayed row", timeout=60)
     assert retry_host.dead_letter_count() == 0
     assert stored_ids(emulators) == [event_id]
 

@@ -192,7 +192,7 @@ def test_comment_limits_are_enforced(
     assert too_long.value.status_code == 400
     ops.create_or_update(*where, seeded["name"], "max", IncidentComment(message="x" * 30_000))
     for number in range(99):
-        stack.sentinel.store.put_comment(
+        stack.sentinel.store.incidents.put_comment(
             seeded["name"], f"c{number}", {"properties": {"message": "m"}}, {}
         )
     with pytest.raises(HttpResponseError) as too_many:

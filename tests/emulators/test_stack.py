@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from azure.identity import ManagedIdentityCredential
 from azure.keyvault.secrets import SecretClient
 from azure.monitor.ingestion import LogsIngestionClient
 
-from local.emulators import EmulatorStack
+from local.emulators import EmulatorStack, IngestionError
 from tests.emulators.test_ingestion import STREAM, fig_row
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +61,30 @@ def test_admin_routes_control_and_inspect_ingestion(stack: EmulatorStack) -> Non
     assert stats == {"streams": {}, "refused": {}}
     assert requests.get(f"{admin}/rows", verify=verify, timeout=5).json() == {"rows": []}
     assert requests.get(f"{admin}/errors", verify=verify, timeout=5).json() == {"errors": []}
+
+
+def test_errors_route_lists_and_clears_the_error_log(stack: EmulatorStack) -> None:
+    """GET /_emulator/errors shows each entry with its time; DELETE empties the log."""
+    admin = f"{stack.ingestion_endpoint}/_emulator"
+    verify = str(stack.ca_path)
+    now = datetime.now(UTC)
+    stack.ingestion.store.log_error(IngestionError(now, STREAM, "req-1", "NotAnArray", "No."))
+    [entry] = requests.get(f"{admin}/errors", verify=verify, timeout=5).json()["errors"]
+    assert (entry["time"], entry["kind"], entry["client_request_id"]) == (
+        now.isoformat(),
+        "NotAnArray",
+        "req-1",
+    )
+    assert requests.delete(f"{admin}/errors", verify=verify, timeout=5).status_code == 204
+    assert stack.ingestion.errors() == []
+    bad = requests.post(f"{admin}/role", json={"assigned": "yes"}, verify=verify, timeout=5)
+    assert bad.status_code == 400
+
+
+def test_a_running_stack_cannot_start_again(stack: EmulatorStack) -> None:
+    """start() on a running stack is refused."""
+    with pytest.raises(RuntimeError, match="already running"):
+        stack.start()
 
 
 def test_rows_route_filters_and_clears(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -60,12 +59,6 @@ class Wiring(BridgeHealthWiring):
     flusher: Flusher
     retry_queue: StorageRetryQueue
     dead_letters: BlobDeadLetters
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    with Azurite(tmp_path_factory.mktemp("health-azurite")) as running:
-        yield running
 
 
 @pytest.fixture

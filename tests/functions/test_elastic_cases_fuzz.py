@@ -7,14 +7,14 @@ import base64
 import json
 import uuid
 
-import azure.functions as func
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from local.emulators.stack import EmulatorStack
 from tests.azure_fixtures import fresh_root
 from tests.functions.test_elastic_cases import AUTH_NAME, handlers
+from tests.fuzzing import METHODS, generated_request
 from tests.logscan import remember_secret
 
 PASSWORD = remember_secret("cases-fuzz-" + uuid.uuid4().hex)
@@ -51,13 +51,9 @@ def test_no_generated_request_is_a_5xx(name: str, emulators: EmulatorStack) -> N
     """Random methods, credentials and bodies (case-like ones too): 2xx or 4xx, JSON."""
     route, params = ENDPOINTS[name]
 
-    @settings(
-        max_examples=50,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @settings(max_examples=50)
     @given(
-        method=st.sampled_from(["POST", "PUT", "GET", "PATCH", "DELETE"]),
+        method=METHODS,
         auth=authorization,
         body=bodies,
     )
@@ -65,14 +61,7 @@ def test_no_generated_request_is_a_5xx(name: str, emulators: EmulatorStack) -> N
         headers = {"content-type": "application/json"}
         if auth is not None:
             headers["Authorization"] = auth
-        request = func.HttpRequest(
-            method=method,
-            url=f"http://localhost:7071/api/{route}",
-            headers=headers,
-            params={},
-            route_params=params,
-            body=body,
-        )
+        request = generated_request(method, route, params, headers, body)
         answer = asyncio.run(handlers()[name](request))
         assert answer.status_code < 500, answer.get_body()
         assert answer.mimetype == "application/json"

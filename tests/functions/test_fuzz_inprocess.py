@@ -7,14 +7,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import azure.functions as func
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from local.emulators.stack import EmulatorStack
 from tests.azure_fixtures import FigCredentials, use_settings
 from tests.functions.app_functions import call_http
+from tests.fuzzing import METHODS, generated_request
 from tests.logscan import remember_secret
 
 pytestmark = pytest.mark.usefixtures("app_env")
@@ -81,25 +81,14 @@ def test_no_generated_request_is_a_5xx_or_a_row(
     """Random methods, headers and bodies: 4xx or a 2xx without a row, never 5xx."""
     route, params = ENDPOINTS[name]
 
-    @settings(
-        max_examples=60,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @settings(max_examples=60)
     @given(
-        method=st.sampled_from(["POST", "PUT", "GET", "PATCH", "DELETE"]),
+        method=METHODS,
         generated_headers=headers,
         body=bodies,
     )
     def check(method: str, generated_headers: dict[str, Any], body: bytes) -> None:
-        request = func.HttpRequest(
-            method=method,
-            url=f"http://localhost:7071/api/{route}",
-            headers=generated_headers,
-            params={},
-            route_params=params,
-            body=body,
-        )
+        request = generated_request(method, route, params, generated_headers, body)
         response = call_http(name, request)
         assert response.status_code < 500, response.get_body()
         assert emulators.ingestion.rows() == []

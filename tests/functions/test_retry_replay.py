@@ -24,12 +24,12 @@ from shared.adapters.storage import StorageRetryQueue
 from shared.bootstrap import install_root
 from shared.delivery.envelope import Envelope
 from shared.retrying.replay import replay
+from tests.azure_fixtures import storage_env
 from tests.retry_support import (
     REQUIRED,
     envelope,
     host_decode,
     retry_settings,
-    storage_env,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -37,9 +37,9 @@ OTHER = "sentinel:Custom-BridgeEvents"
 
 
 @pytest.fixture
-def env(retry_azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+def env(azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """Retry settings on Azurite, set as app settings for the routes."""
-    values = {**REQUIRED, **storage_env(retry_azurite)}
+    values = {**REQUIRED, **storage_env(azurite)}
     install_root(values)
     yield values
     install_root({})
@@ -67,23 +67,21 @@ def dead_letter(
 
 
 def test_a_replay_is_a_fresh_delivery_of_the_same_envelope(
-    storage: RetryStorage, retry_azurite: Azurite
+    storage: RetryStorage, azurite: Azurite
 ) -> None:
     """Same id and rows; attempt 0, no last error, first_seen = now; the dead letter is gone."""
     name, failed = dead_letter(storage)
     now = datetime.now(UTC)
     report = asyncio.run(replay(storage.dead_letters, storage.queue, names=[name], now=now))
     assert report.replayed == [name]
-    [again] = queued(storage, retry_azurite)
+    [again] = queued(storage, azurite)
     assert (again.id, again.rows, again.target) == (failed.id, failed.rows, failed.target)
     assert (again.attempt, again.last_error, again.last_status) == (0, None, None)
     assert again.first_seen == now  # the budget starts again
     assert asyncio.run(storage.dead_letters.count()) == 0
 
 
-def test_replay_all_can_be_narrowed_to_one_target(
-    storage: RetryStorage, retry_azurite: Azurite
-) -> None:
+def test_replay_all_can_be_narrowed_to_one_target(storage: RetryStorage, azurite: Azurite) -> None:
     """all + target: only that target's dead letters; unreadable ones are never replayed."""
     dead_letter(storage)
     other, other_envelope = dead_letter(storage, OTHER)
@@ -98,7 +96,7 @@ def test_replay_all_can_be_narrowed_to_one_target(
         )
     )
     assert report.replayed == [other]
-    assert [e.id for e in queued(storage, retry_azurite)] == [other_envelope.id]
+    assert [e.id for e in queued(storage, azurite)] == [other_envelope.id]
     assert asyncio.run(storage.dead_letters.counts()) == {
         "sentinel:Custom-FigEvents": 1,
         "unreadable": 1,
@@ -265,12 +263,12 @@ def test_the_cli_names_missing_settings(env: dict[str, str]) -> None:
 
 
 def test_poison_messages_go_back_to_the_queue_or_the_dead_letters(
-    storage: RetryStorage, retry_azurite: Azurite, env: dict[str, str]
+    storage: RetryStorage, azurite: Azurite, env: dict[str, str]
 ) -> None:
     """What the host poisoned is re-queued as it was; text that is not base64 is kept."""
     sent = envelope()
     poison_name = storage.queue.queue_name + "-poison"
-    with QueueClient.from_connection_string(retry_azurite.connection_string, poison_name) as poison:
+    with QueueClient.from_connection_string(azurite.connection_string, poison_name) as poison:
         poison.create_queue()
         poison.send_message(base64.b64encode(sent.encode().encode()).decode())  # as the host copies
         poison.send_message("not base64 at all!")
@@ -280,6 +278,6 @@ def test_poison_messages_go_back_to_the_queue_or_the_dead_letters(
     moved = cli(env, "poison")
     assert moved.returncode == 0, moved.stderr
     assert json.loads(moved.stdout) == {"requeued": 1, "deadLettered": 1}
-    assert queued(storage, retry_azurite) == [sent]
+    assert queued(storage, azurite) == [sent]
     assert asyncio.run(storage.poison.depth()) == 0
     assert asyncio.run(storage.dead_letters.counts()) == {"unreadable": 1}

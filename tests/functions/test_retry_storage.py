@@ -18,13 +18,13 @@ from shared.adapters.retry_storage import RetryStorage, build_retry_storage
 from shared.adapters.storage import StorageRetryQueue
 from shared.delivery.envelope import MAX_QUEUE_TEXT_BYTES, BlobPointer, Envelope, decode_message
 from shared.errors import UpstreamUnavailable
+from tests.azure_fixtures import storage_env
 from tests.retry_support import (
     TARGET,
     envelope,
     fig_row,
     host_decode,
     retry_settings,
-    storage_env,
 )
 
 
@@ -44,9 +44,9 @@ def test_an_envelope_travels_as_the_host_expects(
     assert message.expires_on.year == 9999  # time_to_live=-1: never deleted unread
 
 
-def test_the_queue_is_created_on_first_use(retry_azurite: Azurite) -> None:
+def test_the_queue_is_created_on_first_use(azurite: Azurite) -> None:
     """A queue that does not exist yet is created by the first enqueue."""
-    storage = build_retry_storage(retry_settings(storage_env(retry_azurite)), None)
+    storage = build_retry_storage(retry_settings(storage_env(azurite)), None)
     asyncio.run(storage.queue.enqueue(envelope()))
     assert asyncio.run(storage.queue.depth()) == 1
 
@@ -185,13 +185,13 @@ def test_names_that_are_not_dead_letters_are_refused(
 
 
 def test_blobs_not_shaped_like_dead_letters_are_ignored(
-    retry_storage: RetryStorage, retry_azurite: Azurite
+    retry_storage: RetryStorage, azurite: Azurite
 ) -> None:
     """Someone else's blob in the container is neither listed nor counted."""
     store = retry_storage.dead_letters
     asyncio.run(store.put(envelope(), reason="permanent: test"))
     container = ContainerClient.from_connection_string(
-        retry_azurite.connection_string, store.container_name
+        azurite.connection_string, store.container_name
     )
     with container:
         container.upload_blob("notes.txt", b"hello")

@@ -1,4 +1,4 @@
-"""One Azurite and one local host running the sample app, shared by the host tests."""
+"""One local host running the sample app on the session's Azurite, shared by the host tests."""
 
 from __future__ import annotations
 
@@ -25,12 +25,6 @@ class SampleHost:
     azurite: Azurite
     out_dir: Path
     queue_name: str
-
-
-@pytest.fixture(scope="session")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    with Azurite(tmp_path_factory.mktemp("azurite")) as running:
-        yield running
 
 
 @pytest.fixture(scope="session")

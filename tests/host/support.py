@@ -1,17 +1,14 @@
-"""Small helpers for the host tests: plain HTTP calls, polling for a condition, records."""
+"""Small helpers for the host tests: plain HTTP calls and the records the sample app wrote."""
 
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -45,17 +42,6 @@ def call(
     except urllib.error.HTTPError as error:
         with error:
             return Reply(error.code, dict(error.headers.items()), error.read())
-
-
-def wait_for(probe: Callable[[], T | None], *, timeout: float = 15.0, what: str = "") -> T:
-    """Poll ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or probe}")
 
 
 def read_records(out_dir: Path, kind: str) -> list[dict[str, Any]]:

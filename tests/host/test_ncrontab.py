@@ -86,7 +86,7 @@ def test_an_impossible_date_raises_instead_of_looping() -> None:
 _values = st.sets(st.integers(min_value=0, max_value=59), min_size=1, max_size=6)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(
     seconds=_values,
     minutes=_values,

@@ -12,7 +12,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
 from tests.host.conftest import SampleHost
-from tests.host.support import read_records, wait_for
+from tests.host.support import read_records
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 

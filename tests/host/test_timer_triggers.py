@@ -12,7 +12,8 @@ import pytest
 from local.host.loader import index_functions
 from local.host.timers import TimerTrigger
 from tests.host.conftest import SampleHost
-from tests.host.support import read_records, wait_for
+from tests.host.support import read_records
+from tests.waiting import wait_for
 
 
 @pytest.mark.e2e

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from shared.auth.fig import FigSecretVerifier, hash_fig_secret, presented_secret
@@ -112,7 +112,7 @@ def test_memory_is_bounded() -> None:
     assert verifier.remembered("Secret c3", hashes["c3"])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40)
 @given(st.text(min_size=1, max_size=80).filter(lambda s: " " not in s.strip() and s.strip()))
 def test_no_other_secret_passes(candidate: str) -> None:
     """Whatever else is presented, only the one secret verifies."""

@@ -15,6 +15,7 @@ import pytest
 from shared.delivery.envelope import BlobPointer, Envelope
 from shared.errors import ConfigError, IngestionFailed, Refused, UpstreamUnavailable
 from shared.retrying.worker import Deliver, Result, RetryDeps, RetryOutcome, deliver_message
+from tests.fakes import FakeQueue
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 STREAM = "Custom-FigEvents"
@@ -40,7 +41,9 @@ class Sink:
         return None
 
 
-class Queue(list[tuple[Envelope, float]]):
+class Queue(FakeQueue):
+    """The suite's fake queue, writing to the journal too."""
+
     def __init__(self, journal: Journal, *, down: bool = False) -> None:
         super().__init__()
         self.journal = journal
@@ -48,15 +51,7 @@ class Queue(list[tuple[Envelope, float]]):
 
     async def enqueue(self, envelope: Envelope, *, delay_seconds: float = 0.0) -> None:
         self.journal.append("enqueue")
-        if self.down:
-            raise UpstreamUnavailable("queue down")
-        self.append((envelope, delay_seconds))
-
-    async def depth(self) -> int:
-        return len(self)
-
-    async def oldest_age_seconds(self, now: datetime) -> float | None:
-        return max((envelope.age(now).total_seconds() for envelope, _ in self), default=None)
+        await super().enqueue(envelope, delay_seconds=delay_seconds)
 
 
 class DeadLetters(dict[str, Any]):

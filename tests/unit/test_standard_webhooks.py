@@ -137,7 +137,7 @@ def test_secret_prefix_is_optional() -> None:
     assert decode_secret(bare) == decode_secret(VECTOR["secret"])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(body=st.binary(max_size=256), position=st.integers(min_value=0), flip=st.integers(1, 255))
 def test_any_body_mutation_fails(body: bytes, position: int, flip: int) -> None:
     """A body signed then changed in any one byte (or extended) no longer verifies."""
@@ -157,7 +157,7 @@ def test_any_body_mutation_fails(body: bytes, position: int, flip: int) -> None:
         verify(signed, body + b" ", [VECTOR["secret"]], SIGNED_AT)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(
     msg_id=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=40),
     other_id=st.text(

@@ -29,7 +29,7 @@ def test_record_over_the_limit_is_a_chunk_of_its_own() -> None:
     assert sdk_default_chunks([{"b": 1}, big, {"b": 2}]) == [[{"b": 1}], [big], [{"b": 2}]]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(records=st.lists(rows, max_size=15), limit=st.integers(1, 3_000))
 def test_chunks_keep_order_and_respect_the_uncompressed_limit(
     records: list[dict[str, Any]], limit: int
@@ -42,7 +42,7 @@ def test_chunks_keep_order_and_respect_the_uncompressed_limit(
         assert size <= limit or len(chunk) == 1
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(records=st.lists(rows, max_size=15), limit=st.integers(1, 3_000))
 def test_matches_the_installed_sdk(records: list[dict[str, Any]], limit: int) -> None:
     """Same chunks as azure-monitor-ingestion's own splitter, byte for byte the same gzip."""

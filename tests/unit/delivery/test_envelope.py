@@ -90,7 +90,6 @@ def test_arbitrary_input_fails_only_with_envelope_error(text: str | bytes) -> No
         decode_message(text)
 
 
-@settings(max_examples=100)
 @given(document=st.dictionaries(st.sampled_from(ENVELOPE_KEYS.split()), json_values))
 def test_arbitrary_documents_fail_only_with_envelope_error(document: dict[str, Any]) -> None:
     """Wrong types in known fields are refused as EnvelopeError, never another error."""
@@ -253,7 +252,6 @@ def test_queue_limit_is_64_kib_of_base64(text: str, fits: bool) -> None:
     assert fits_in_queue_message(text) is fits
 
 
-@settings(max_examples=100)
 @given(size=st.integers(48_000, 50_000), wide=st.booleans())
 def test_fits_agrees_with_base64(size: int, wide: bool) -> None:
     """fits_in_queue_message is exactly 'base64 of the UTF-8 is at most 65,536 bytes'."""

@@ -61,7 +61,6 @@ def test_truncation_keeps_the_longest_prefix_that_fits(text: str, limit: int) ->
         assert utf8_length(text[: len(result) + 1]) > limit
 
 
-@settings(max_examples=100)
 @given(row=rows, limit=st.integers(1, 400))
 def test_fitting_twice_changes_nothing(row: dict[str, Any], limit: int) -> None:
     """A fitted row is already fitted: the flag keeps the names from the first pass."""

@@ -43,7 +43,6 @@ def check_invariants(
     assert rebuilt == inputs
 
 
-@settings(max_examples=100, deadline=None)
 @given(
     inputs=st.lists(rows, max_size=30),
     max_body=st.integers(60, 3_000),
@@ -60,7 +59,7 @@ def test_pack_keeps_every_invariant(
     event("some rows oversized" if result.oversized else "no row oversized")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(inputs=st.lists(rows, max_size=20), max_body=st.integers(60, 3_000))
 def test_oversized_means_too_big_for_a_body_of_its_own(
     inputs: list[dict[str, Any]], max_body: int
@@ -73,7 +72,7 @@ def test_oversized_means_too_big_for_a_body_of_its_own(
         assert (index in oversized) == (len(alone.body) > max_body)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     seed=st.integers(0, 2**32 - 1),
     history=st.integers(0, 40_000),
