@@ -14,8 +14,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from blueprints.http import ALL_METHODS, answer
-from shared.bootstrap import root
-from shared.cases.receive import Endpoint
+from shared.bootstrap import edges
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
 
@@ -26,7 +25,7 @@ blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azur
 )
 async def elastic_cases_create(req: func.HttpRequest) -> func.HttpResponse:
     """Create the Sentinel incident for a Kibana case; answers its id and title."""
-    return await answer(root().case_endpoint(Endpoint.CASES), req)
+    return await answer(edges().case("cases"), req)
 
 
 @blueprint.function_name("elastic_cases_incident")
@@ -36,7 +35,7 @@ async def elastic_cases_create(req: func.HttpRequest) -> func.HttpResponse:
 async def elastic_cases_incident(req: func.HttpRequest) -> func.HttpResponse:
     """GET: the incident's id and title. PUT: apply the case's fields to it."""
     incident = req.route_params.get("id", "")
-    return await answer(root().case_endpoint(Endpoint.CASE, incident), req)
+    return await answer(edges().case("case", incident), req)
 
 
 @blueprint.function_name("elastic_cases_comment")
@@ -48,4 +47,4 @@ async def elastic_cases_incident(req: func.HttpRequest) -> func.HttpResponse:
 async def elastic_cases_comment(req: func.HttpRequest) -> func.HttpResponse:
     """Add the case's comment to the incident (once, however often it is sent)."""
     incident = req.route_params.get("id", "")
-    return await answer(root().case_endpoint(Endpoint.COMMENT, incident), req)
+    return await answer(edges().case("comment", incident), req)

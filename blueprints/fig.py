@@ -10,8 +10,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from blueprints.http import ALL_METHODS, answer
-from shared.bootstrap import root
-from shared.sources import fig
+from shared.bootstrap import edges
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
 
@@ -23,4 +22,4 @@ blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azur
 async def fig_webhook(req: func.HttpRequest) -> func.HttpResponse:
     """Receive one Fig webhook; 202 once Sentinel accepted it."""
     event = req.route_params.get("event", "")
-    return await answer(root().source_endpoint(fig.ROUTE, event), req)
+    return await answer(edges().source("fig", event), req)

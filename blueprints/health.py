@@ -5,7 +5,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from blueprints.http import answer
-from shared.bootstrap import root
+from shared.bootstrap import edges
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
 
@@ -14,4 +14,4 @@ blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azur
 @blueprint.route(route="health", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 async def health(req: func.HttpRequest) -> func.HttpResponse:
     """200 when every check passes, else 503 naming what fails and what to do."""
-    return await answer(root().health_endpoint(), req)
+    return await answer(edges().health(), req)

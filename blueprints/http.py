@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 import azure.functions as func
 
 from shared.bootstrap import root
-from shared.inbound.pipeline import Endpoint, Reply, serve
-from shared.inbound.request import InboundRequest
+from shared.inbound.pipeline import Endpoint, InboundRequest, Reply, serve
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 

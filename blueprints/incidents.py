@@ -16,19 +16,16 @@ from datetime import UTC, datetime
 import azure.functions as func
 
 from blueprints.http import ALL_METHODS, answer
-from shared.bootstrap import root
-from shared.incidents.schedule import poll_if_configured
+from shared.bootstrap import edges
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
-
-OPS = "ops"
 
 
 @blueprint.function_name("incident_poller")
 @blueprint.timer_trigger(arg_name="timer", schedule="%INCIDENT_POLL_SCHEDULE%")
 async def incident_poller(timer: func.TimerRequest) -> None:
     """List what changed in Sentinel and forward it; a settings problem is only logged."""
-    await poll_if_configured(root().forwarder, now=datetime.now(UTC))
+    await edges().poll_incidents(datetime.now(UTC))
 
 
 @blueprint.function_name("signl4_callback")
@@ -37,15 +34,14 @@ async def incident_poller(timer: func.TimerRequest) -> None:
 )
 async def signl4_callback(req: func.HttpRequest) -> func.HttpResponse:
     """SIGNL4's outbound webhook: acknowledge, close or annotate the incident."""
-    return await answer(root().signl4_endpoint(req.route_params.get("token", "")), req)
+    return await answer(edges().signl4(req.route_params.get("token", "")), req)
 
 
 @blueprint.function_name("destinations_list")
 @blueprint.route(route="ops/destinations", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
 async def destinations_list(req: func.HttpRequest) -> func.HttpResponse:
     """Each enabled destination's breaker."""
-    ops = root().destination_ops()
-    return await answer(root().ops_endpoint(OPS, frozenset({"GET"}), ops.list), req)
+    return await answer(edges().destinations(), req)
 
 
 @blueprint.function_name("destination_enable")
@@ -54,5 +50,4 @@ async def destinations_list(req: func.HttpRequest) -> func.HttpResponse:
 )
 async def destination_enable(req: func.HttpRequest) -> func.HttpResponse:
     """Re-enable a destination its breaker disabled."""
-    enable = root().destination_ops().enable(req.route_params.get("name", ""))
-    return await answer(root().ops_endpoint(OPS, frozenset({"POST"}), enable), req)
+    return await answer(edges().destinations(enable=req.route_params.get("name", "")), req)

@@ -20,14 +20,11 @@ from datetime import UTC, datetime
 import azure.functions as func
 
 from blueprints.http import answer
-from shared.bootstrap import root
-from shared.retrying.receive import handle_message
+from shared.bootstrap import edges
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
 
 ROUTE = "ops/dead-letters"
-OPS = "ops"
-GET, POST = frozenset({"GET"}), frozenset({"POST"})
 
 
 @blueprint.function_name("retry_worker")
@@ -36,16 +33,11 @@ GET, POST = frozenset({"GET"}), frozenset({"POST"})
 )
 async def retry_worker(msg: func.QueueMessage) -> None:
     """Deliver one retry envelope; raise only if it could not be handed back to storage."""
-    text = msg.get_body().decode("utf-8", errors="replace")
-    bridge = root()
-    await handle_message(
-        text,
-        bridge.retry_deps(),
-        bridge.telemetry(),
-        now=datetime.now(UTC),
-        rng=bridge.rng,
+    await edges().retry_message(
+        msg.get_body().decode("utf-8", errors="replace"),
         message_id=msg.id or "",
         dequeue_count=msg.dequeue_count or 0,
+        now=datetime.now(UTC),
     )
 
 
@@ -53,18 +45,18 @@ async def retry_worker(msg: func.QueueMessage) -> None:
 @blueprint.route(route=ROUTE, methods=["GET"], auth_level=func.AuthLevel.ADMIN)
 async def dead_letters_list(req: func.HttpRequest) -> func.HttpResponse:
     """Counts per target, the poison queue's depth, and up to ``limit`` summaries."""
-    return await answer(root().ops_endpoint(OPS, GET, root().dead_letter_ops().list), req)
+    return await answer(edges().dead_letters("list"), req)
 
 
 @blueprint.function_name("dead_letters_item")
 @blueprint.route(route=ROUTE + "/item", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
 async def dead_letters_item(req: func.HttpRequest) -> func.HttpResponse:
     """One dead letter's document (with the envelope text), or 404."""
-    return await answer(root().ops_endpoint(OPS, GET, root().dead_letter_ops().item), req)
+    return await answer(edges().dead_letters("item"), req)
 
 
 @blueprint.function_name("dead_letters_replay")
 @blueprint.route(route=ROUTE + "/replay", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
 async def dead_letters_replay(req: func.HttpRequest) -> func.HttpResponse:
     """Put the named dead letters (or all, optionally of one target) back on the queue."""
-    return await answer(root().ops_endpoint(OPS, POST, root().dead_letter_ops().replay), req)
+    return await answer(edges().dead_letters("replay"), req)

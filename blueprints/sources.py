@@ -11,8 +11,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from blueprints.http import ALL_METHODS, answer
-from shared.bootstrap import root
-from shared.sources import elastic_alerts, ingest, wallarm
+from shared.bootstrap import edges
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
 
@@ -21,7 +20,7 @@ blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azur
 @blueprint.route(route="wallarm", methods=list(ALL_METHODS), auth_level=func.AuthLevel.ANONYMOUS)
 async def wallarm_webhook(req: func.HttpRequest) -> func.HttpResponse:
     """Receive a batch of Wallarm notifications; 202 once Sentinel accepted every row."""
-    return await answer(root().source_endpoint(wallarm.ROUTE), req)
+    return await answer(edges().source("wallarm"), req)
 
 
 @blueprint.function_name("elastic_alerts_webhook")
@@ -30,7 +29,7 @@ async def wallarm_webhook(req: func.HttpRequest) -> func.HttpResponse:
 )
 async def elastic_alerts_webhook(req: func.HttpRequest) -> func.HttpResponse:
     """Receive alerts from Kibana's Webhook connector; 202 once Sentinel accepted them."""
-    return await answer(root().source_endpoint(elastic_alerts.ROUTE), req)
+    return await answer(edges().source("elastic"), req)
 
 
 @blueprint.function_name("ingest_webhook")
@@ -40,4 +39,4 @@ async def elastic_alerts_webhook(req: func.HttpRequest) -> func.HttpResponse:
 async def ingest_webhook(req: func.HttpRequest) -> func.HttpResponse:
     """Receive one Standard Webhooks message for a source listed in INGEST_SOURCES."""
     route = req.route_params.get("source", "")
-    return await answer(root().source_endpoint(ingest.route_of(route), route), req)
+    return await answer(edges().source("ingest", route), req)

@@ -1,7 +1,8 @@
 """The composition root (``shared.bootstrap.root.Root``) and the process's one instance.
 
-Blueprints reach every dependency through :func:`root`; tests hand the root a settings
-dict with :func:`install_root` instead of setting environment variables.
+Blueprints reach everything through :func:`edges` (endpoints and trigger runners over
+:func:`root`); tests hand the root a settings dict with :func:`install_root` instead of
+setting environment variables.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import os
 import threading
 from collections.abc import Mapping
 
+from shared.bootstrap.edges import Edges
 from shared.bootstrap.root import Root
+from shared.telemetry.bridge_health import SCHEDULE as BRIDGE_HEALTH_SCHEDULE
 
-__all__ = ["Root", "install_root", "root"]
+__all__ = ["BRIDGE_HEALTH_SCHEDULE", "Edges", "Root", "edges", "install_root", "root"]
 
 _root: Root | None = None
 _lock = threading.Lock()
@@ -41,3 +44,8 @@ def install_root(environ: Mapping[str, str]) -> Root:
     with _lock:
         _root = Root(dict(environ))
         return _root
+
+
+def edges() -> Edges:
+    """What the blueprints call, over the process's root."""
+    return Edges(root())

@@ -3,21 +3,20 @@
 ``Root`` holds the settings mapping it was handed (``os.environ`` in the app, a dict in
 tests) and nothing reads settings anywhere else. Nothing is built at import time (the
 Functions host imports the app to index it). Each capability gets a frozen object with
-exactly what it uses:
+exactly what it uses; ``shared.bootstrap.edges`` turns them into what the blueprints call:
 
-==================  ===========================================  ==========================
-capability          built by                                     holds
-==================  ===========================================  ==========================
-a source's URL      :meth:`Root.source_endpoint`                 ``SourceEndpoint``
-retry worker        :meth:`Root.retry_deps`                      ``RetryDeps``
-dead-letter routes  :meth:`Root.dead_letter_ops`                 ``DeadLetterOps``
-incident poller     :meth:`Root.forwarder`                       ``Forwarder``
-SIGNL4 callback     :meth:`Root.signl4_endpoint`                 ``Signl4Endpoint``
-destination routes  :meth:`Root.destination_ops`                 ``DestinationOps``
-Kibana cases        :meth:`Root.case_endpoint`                   ``CaseEndpoint``
-health              :meth:`Root.health_deps`                     ``HealthDeps``
-bridge health       :meth:`Root.bridge_health`                   ``BridgeHealthWiring``
-==================  ===========================================  ==========================
+==================  ===============================  ===================================
+capability          built by                         holds
+==================  ===============================  ===================================
+every source        :meth:`Root.intake_deps`,        ``IntakeDeps``; each source built
+                    :meth:`Root.sources`             alone (``SourceCatalog``)
+retry worker        :meth:`Root.retry_deps`          ``RetryDeps``
+dead letters        :meth:`Root.retry_storage`       queue, spill, dead letters, poison
+incidents           :meth:`Root.incidents`           ``Forwarder`` and the ARM client
+Kibana cases        :meth:`Root.case_deps`           ``CaseDeps``
+health              :meth:`Root.health_deps`         ``HealthDeps``
+bridge health       :meth:`Root.bridge_health`       ``BridgeHealthWiring``
+==================  ===============================  ===================================
 
 A problem with the settings every capability shares raises ``ConfigError`` from each
 builder (503, named at /api/health) and is retried on the next call, so the app never
@@ -30,23 +29,19 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 from shared.auth.basic import BasicOrTokenAuth
 from shared.auth.fig import FigSecretVerifier
 from shared.bootstrap.clients import Clients, build_clients
 from shared.bootstrap.sources import SourceCatalog, SourceMemory
-from shared.cases.receive import CaseDeps, CaseEndpoint, Endpoint
+from shared.cases.receive import CaseDeps
 from shared.config.platform import Platform
 from shared.config.settings import Settings
 from shared.errors import FeatureOff
-from shared.inbound.intake import IntakeDeps, SourceEndpoint
-from shared.inbound.pipeline import OpsEndpoint, Reply
-from shared.inbound.request import InboundRequest
-from shared.incidents.signl4_callback import Signl4Endpoint
+from shared.inbound.intake import IntakeDeps
 from shared.sources import elastic_alerts, ingest
-from shared.sources.base import SourceRoute
 from shared.telemetry.counting import Telemetry
 from shared.telemetry.metrics import Counters, new_instance_id
 
@@ -55,8 +50,6 @@ if TYPE_CHECKING:
     from shared.bootstrap.incidents import IncidentWiring
     from shared.diagnostics.health import HealthDeps
     from shared.incidents.forward import Forwarder
-    from shared.incidents.ops import DestinationOps
-    from shared.retrying.ops import DeadLetterOps
     from shared.retrying.worker import RetryDeps
     from shared.telemetry.bridge_health import BridgeHealthWiring
 
@@ -153,15 +146,6 @@ class Root:
 
         return self._once("intake", build)
 
-    def source_endpoint(self, route_info: SourceRoute, route: str = "") -> SourceEndpoint:
-        """The pipeline's endpoint for one source's URL (no setting read yet)."""
-        return SourceEndpoint(
-            route_info,
-            route,
-            lambda: self.sources().for_route(route_info, route),
-            self.intake_deps,
-        )
-
     # --- retries ------------------------------------------------------------------------
 
     def retry_storage(self) -> RetryStorage:
@@ -190,12 +174,6 @@ class Root:
 
         return self._once("retry", build)
 
-    def dead_letter_ops(self) -> DeadLetterOps:
-        """The dead-letter routes' handlers."""
-        from shared.retrying.ops import DeadLetterOps
-
-        return DeadLetterOps(self.retry_storage)
-
     # --- incidents ----------------------------------------------------------------------
 
     def incidents(self) -> IncidentWiring:
@@ -215,16 +193,6 @@ class Root:
     def forwarder(self) -> Forwarder:
         """The incident forwarder (poller, SIGNL4 callback, retried deliveries)."""
         return self.incidents().forwarder
-
-    def signl4_endpoint(self, token: str) -> Signl4Endpoint:
-        """``/api/signl4/{token}`` for the pipeline."""
-        return Signl4Endpoint(token, self.forwarder, lambda: self.settings().max_body_bytes)
-
-    def destination_ops(self) -> DestinationOps:
-        """The destination routes' handlers."""
-        from shared.incidents.ops import DestinationOps
-
-        return DestinationOps(self.forwarder)
 
     # --- Kibana cases -------------------------------------------------------------------
 
@@ -249,30 +217,7 @@ class Root:
 
         return self._once("cases", build)
 
-    def case_endpoint(self, endpoint: Endpoint, incident: str = "") -> CaseEndpoint:
-        """One case URL for the pipeline."""
-        return CaseEndpoint(endpoint, incident, self.case_deps)
-
-    # --- ops and health -----------------------------------------------------------------
-
-    def ops_endpoint(
-        self,
-        name: str,
-        methods: frozenset[str],
-        run: Callable[[InboundRequest], Awaitable[Reply]],
-    ) -> OpsEndpoint:
-        """A route the platform's key guards, for the pipeline."""
-        return OpsEndpoint(name, methods, run)
-
-    def health_endpoint(self) -> OpsEndpoint:
-        """``GET /api/health`` (function key): 200 when every check passes, else 503."""
-        from shared.diagnostics.health import run_health
-
-        async def run(request: InboundRequest) -> Reply:
-            report = await run_health(self.health_deps)
-            return Reply(200 if report.healthy else 503, report.as_json())
-
-        return OpsEndpoint("health", frozenset({"GET"}), run)
+    # --- health --------------------------------------------------------------------------
 
     def health_deps(self) -> HealthDeps:
         """What ``/api/health`` looks at (raises ConfigError for shared problems)."""

@@ -26,9 +26,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from shared.errors import MalformedPayload
-from shared.incidents.callback import fit_comment
-from shared.incidents.merge import Change, put_body
-from shared.incidents.model import Incident
+from shared.incidents.domain.callback import fit_comment
+from shared.incidents.domain.merge import Change, put_body
+from shared.incidents.domain.model import Incident
 
 SEVERITIES = {"low": "Low", "medium": "Medium", "high": "High", "critical": "High"}
 STATUSES = {"open": "New", "in-progress": "Active", "closed": "Closed"}
@@ -151,7 +151,7 @@ def new_incident_body(case: NewCase) -> dict[str, Any]:
 def update_body(incident: Incident, fields: CaseFields) -> dict[str, Any] | None:
     """The PUT body applying ``fields`` to ``incident`` as read, or None if nothing changes.
 
-    Starts from ``shared.incidents.merge.put_body``, so owner, labels, classification and
+    Starts from ``shared.incidents.domain.merge.put_body``, so owner, labels, classification and
     the read etag are carried over; tags are only added. Closing sets the classification
     ``Undetermined`` unless the incident already has one (an analyst's stays).
     """

@@ -30,7 +30,7 @@ from shared.cases.mapping import (
     update_body,
 )
 from shared.errors import IncidentConflict, IncidentNotFound, RequestRejected, UpstreamUnavailable
-from shared.incidents.model import Incident
+from shared.incidents.domain.model import Incident
 
 logger = logging.getLogger(__name__)
 

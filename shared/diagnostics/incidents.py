@@ -17,7 +17,7 @@ from azure.core.credentials import TokenCredential
 from shared.config.incidents import arm_audience
 from shared.diagnostics.checks import ROLE_PROPAGATION, Check
 from shared.errors import UpstreamUnavailable
-from shared.incidents import permissions
+from shared.incidents.domain import permissions
 from shared.incidents.forward import Forwarder
 from shared.incidents.poller import destinations
 

@@ -31,6 +31,8 @@ from shared.errors import (
 from shared.inbound.request import InboundRequest
 from shared.telemetry.counting import Telemetry, record_reply
 
+__all__ = ["Endpoint", "InboundRequest", "OpsEndpoint", "Reply", "check_size", "serve"]
+
 logger = logging.getLogger(__name__)
 
 

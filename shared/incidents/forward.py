@@ -40,7 +40,7 @@ from shared.errors import (
     SecretMissing,
     UpstreamUnavailable,
 )
-from shared.incidents import breaker as breakers
+from shared.incidents.domain import breaker as breakers
 from shared.incidents.ports import IncidentApi, IncidentState, Poster
 from shared.incidents.sending import destination_of, send
 from shared.incidents.writeback import tag

@@ -1,6 +1,6 @@
 """The incident poller: one timer run lists what changed and forwards it (see ``query``).
 
-For each listed incident, :func:`~shared.incidents.state.decide` says what to do:
+For each listed incident, :func:`~shared.incidents.domain.state.decide` says what to do:
 forward a new match to every enabled destination, tell the destinations an incident went
 to what changed (SIGNL4 only hears of a close, as ``X-S4-Status: resolved``), note the
 bridge's own writes (echoes), or skip a version already handled. Each delivery goes
@@ -25,15 +25,12 @@ from typing import Any
 
 from shared.config.incidents import SIGNL4
 from shared.errors import IncidentFormatError, SecretMissing, UpstreamUnavailable
-from shared.incidents import query
-from shared.incidents.augment import Augmentation, augmentation
-from shared.incidents.forward import Delivery, Forwarder, envelope_for
-from shared.incidents.merge import Change
-from shared.incidents.model import Incident
-from shared.incidents.payloads import signl4_body, webhook_body, webhook_id
-from shared.incidents.ports import PollMarks
-from shared.incidents.sending import target_of
-from shared.incidents.state import (
+from shared.incidents.domain import query
+from shared.incidents.domain.augment import Augmentation, augmentation
+from shared.incidents.domain.merge import Change
+from shared.incidents.domain.model import Incident
+from shared.incidents.domain.payloads import signl4_body, webhook_body, webhook_id
+from shared.incidents.domain.state import (
     Action,
     Forwarded,
     decide,
@@ -41,6 +38,9 @@ from shared.incidents.state import (
     first_record,
     pending_record,
 )
+from shared.incidents.forward import Delivery, Forwarder, envelope_for
+from shared.incidents.ports import PollMarks
+from shared.incidents.sending import target_of
 from shared.incidents.writeback import write
 
 logger = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from shared.adapters.destinations import Answer
     from shared.adapters.sentinel import Page
-    from shared.incidents.breaker import Breaker
-    from shared.incidents.state import Forwarded
+    from shared.incidents.domain.breaker import Breaker
+    from shared.incidents.domain.state import Forwarded
 
 
 class IncidentApi(Protocol):

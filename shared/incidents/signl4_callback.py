@@ -28,10 +28,10 @@ from shared.auth.common import MAX_CREDENTIAL_LENGTH, matches_any, verify_rotati
 from shared.errors import IncidentNotFound, SecretMissing, Unauthorized, UnknownEventType
 from shared.inbound.pipeline import Reply
 from shared.inbound.request import InboundRequest
-from shared.incidents.callback import MAX_COMMENTS, Kind, Signl4Event, parse_event
+from shared.incidents.domain.callback import MAX_COMMENTS, Kind, Signl4Event, parse_event
+from shared.incidents.domain.merge import Change
+from shared.incidents.domain.model import Incident
 from shared.incidents.forward import Forwarder
-from shared.incidents.merge import Change
-from shared.incidents.model import Incident
 from shared.incidents.writeback import write
 
 logger = logging.getLogger(__name__)

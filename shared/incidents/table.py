@@ -23,9 +23,9 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableEntity
 
 from shared.adapters.storage_common import table_client, unavailable, upsert_entity
-from shared.incidents.breaker import Breaker
+from shared.incidents.domain.breaker import Breaker
+from shared.incidents.domain.state import Forwarded
 from shared.incidents.ports import PollMarks
-from shared.incidents.state import Forwarded
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential

@@ -1,7 +1,7 @@
 """Writing to an incident without losing anyone else's change (tags, status, owner).
 
 Each write starts from the incident as read (or just listed), applies a
-:class:`~shared.incidents.merge.Change` and PUTs it with the read etag. A 409 means
+:class:`~shared.incidents.domain.merge.Change` and PUTs it with the read etag. A 409 means
 someone wrote in between: read again, re-apply, try again (``MAX_ATTEMPTS`` in all).
 A change that is already true is not written. The answer (new etag and
 ``lastModifiedTimeUtc``) is returned, so the caller can record it as the bridge's own
@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 
 from shared.errors import IncidentConflict, UpstreamUnavailable
-from shared.incidents.merge import Change, put_body
-from shared.incidents.model import Incident
+from shared.incidents.domain.merge import Change, put_body
+from shared.incidents.domain.model import Incident
 from shared.incidents.ports import IncidentApi, IncidentState
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from local.emulators.faults import Fault
 from local.emulators.stack import EmulatorStack
 from shared.bootstrap import root
 from shared.cases import mapping, service
-from shared.incidents.model import Incident
+from shared.incidents.domain.model import Incident
 from tests.azure_fixtures import fresh_root, use_settings
 from tests.logscan import remember_secret
 from tests.payloads import parsed

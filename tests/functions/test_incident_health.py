@@ -10,7 +10,7 @@ from local.emulators.stack import EmulatorStack
 from shared.bootstrap import root
 from shared.diagnostics.checks import Check
 from shared.diagnostics.incidents import incident_checks
-from shared.incidents.breaker import Breaker
+from shared.incidents.domain.breaker import Breaker
 from shared.incidents.forward import Forwarder
 
 

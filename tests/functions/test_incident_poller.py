@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from local.emulators.stack import EmulatorStack
+from shared.incidents.domain.state import Forwarded
 from shared.incidents.forward import Forwarder
-from shared.incidents.state import Forwarded
 from tests import logscan
 from tests.functions.incident_support import (
     labels,

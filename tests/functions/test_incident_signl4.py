@@ -15,8 +15,8 @@ import pytest
 from blueprints.incidents import blueprint
 from local.emulators.stack import EmulatorStack
 from shared.bootstrap import root
-from shared.incidents.model import Incident
-from shared.incidents.state import pending_record
+from shared.incidents.domain.model import Incident
+from shared.incidents.domain.state import pending_record
 from tests.functions.incident_support import received, run_poll, seed
 from tests.logscan import remember_secret
 from tests.payloads import parsed

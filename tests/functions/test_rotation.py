@@ -10,11 +10,10 @@ import pytest
 
 from local.emulators.stack import EmulatorStack
 from shared.adapters.keyvault import KeyVaultSecrets
-from shared.bootstrap import root
+from shared.bootstrap import Edges, root
 from shared.inbound.intake import IntakeDeps
 from shared.inbound.pipeline import serve
 from shared.inbound.request import InboundRequest
-from shared.sources import fig
 from tests.azure_fixtures import FigCredentials, new_fig_credentials
 from tests.payloads import FIG_EVENTS, raw
 
@@ -37,9 +36,7 @@ def post(deps: IntakeDeps, credentials: FigCredentials) -> int:
         datetime.now(UTC),
     )
     bridge = root()
-    endpoint = dataclasses.replace(
-        bridge.source_endpoint(fig.ROUTE, "MinRunSessions"), deps=lambda: deps
-    )
+    endpoint = dataclasses.replace(Edges(bridge).source("fig", "MinRunSessions"), deps=lambda: deps)
     reply = asyncio.run(serve(endpoint, request, bridge.telemetry))
     return reply.status
 

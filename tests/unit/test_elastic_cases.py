@@ -20,7 +20,7 @@ from shared.errors import (
     RequestRejected,
     UpstreamUnavailable,
 )
-from shared.incidents.model import Incident
+from shared.incidents.domain.model import Incident
 from tests.payloads import parsed
 
 CASE_ID = "c4a1b2d3-0000-4000-8000-000000000001"

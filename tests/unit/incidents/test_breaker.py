@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.incidents.breaker import Breaker, Gate, Transition, should_disable
+from shared.incidents.domain.breaker import Breaker, Gate, Transition, should_disable
 
 NOW = datetime(2026, 11, 23, 12, 30, tzinfo=UTC)
 

@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 
 from shared.config.incidents import parse_webhook_destinations
 from shared.errors import MalformedPayload
-from shared.incidents import permissions
-from shared.incidents.augment import augmentation
-from shared.incidents.callback import MAX_COMMENT_CHARS, Kind, fit_comment, parse_event
-from shared.incidents.merge import Change, put_body
-from shared.incidents.model import Incident, parse_arm_time
-from shared.incidents.payloads import signl4_body, webhook_body, webhook_id
+from shared.incidents.domain import permissions
+from shared.incidents.domain.augment import augmentation
+from shared.incidents.domain.callback import MAX_COMMENT_CHARS, Kind, fit_comment, parse_event
+from shared.incidents.domain.merge import Change, put_body
+from shared.incidents.domain.model import Incident, parse_arm_time
+from shared.incidents.domain.payloads import signl4_body, webhook_body, webhook_id
 from tests.payloads import parsed, raw
 
 INCIDENT = Incident.of(parsed("sentinel_incident_get_active_with_labels.json"))

@@ -6,9 +6,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.config.incidents import IncidentSettings
-from shared.incidents.model import Incident
-from shared.incidents.query import OVERLAP, list_filter, list_since, next_watermark, sweep_due
-from shared.incidents.state import Action, decide, expired, first_record, pending_record
+from shared.incidents.domain.model import Incident
+from shared.incidents.domain.query import (
+    OVERLAP,
+    list_filter,
+    list_since,
+    next_watermark,
+    sweep_due,
+)
+from shared.incidents.domain.state import Action, decide, expired, first_record, pending_record
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SETTINGS = IncidentSettings(subscription_id="s", resource_group="g", workspace_name="w")

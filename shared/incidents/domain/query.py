@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from shared.config.incidents import IncidentSettings
-from shared.incidents.model import Incident, format_arm_time
+from shared.incidents.domain.model import Incident, format_arm_time
 
 OVERLAP = timedelta(minutes=10)
 SWEEP_EVERY = timedelta(hours=1)

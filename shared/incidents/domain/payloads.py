@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from shared.incidents.augment import Augmentation
-from shared.incidents.model import Incident
+from shared.incidents.domain.augment import Augmentation
+from shared.incidents.domain.model import Incident
 
 SOURCE_SYSTEM = "MicrosoftSentinel"
 SERVICE = "Security"

@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from shared.config.incidents import IncidentSettings
-from shared.incidents.model import Incident, parse_arm_time
-from shared.incidents.query import matches
+from shared.incidents.domain.model import Incident, parse_arm_time
+from shared.incidents.domain.query import matches
 
 MAX_OWN_ETAGS = 8
 KEEP_CLOSED = timedelta(days=30)

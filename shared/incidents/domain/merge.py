@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.incidents.model import Incident
+from shared.incidents.domain.model import Incident
 
 _KEPT = (
     "title",

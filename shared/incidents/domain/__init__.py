@@ -1,0 +1,1 @@
+"""The incident domain, pure: no SDK, no adapter, no I/O (tests/unit/incidents/)."""
