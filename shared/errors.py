@@ -8,7 +8,8 @@
     │   ├── MalformedPayload         400  not JSON, not an object, wrong field types
     │   ├── UnknownEventType         404  no such route or source
     │   ├── PayloadTooLarge          413  body over the configured limit
-    │   └── UnsupportedMediaType     415  a content type that is plainly wrong
+    │   ├── UnsupportedMediaType     415  a content type that is plainly wrong
+    │   └── TooManyRequests          429  a bounded check (bcrypt) is busy; Retry-After
     ├── ConfigError                  503  settings missing or invalid (lists every problem)
     ├── SecretMissing                503  Key Vault has no such secret (a source may treat
     │                                     this as "not enabled" and answer 404 instead)
@@ -81,6 +82,17 @@ class UnsupportedMediaType(RequestRejected):
 
     status = 415
     code = "UnsupportedMediaType"
+
+
+class TooManyRequests(RequestRejected):
+    """A bounded resource (the credential check pool) is busy for this caller; retry later."""
+
+    status = 429
+    code = "TooManyRequests"
+
+    def __init__(self, *, retry_after: float = 1.0) -> None:
+        super().__init__("Too many requests are being checked; retry after the given delay.")
+        self.retry_after = retry_after
 
 
 class ConfigError(BridgeError):
@@ -180,11 +192,13 @@ def error_body(error: BridgeError) -> dict[str, Any]:
 
 
 def retry_after_seconds(error: BridgeError) -> int | None:
-    """The ``Retry-After`` to send with a 503, or None for errors that are not retryable."""
+    """The ``Retry-After`` to send with a 503 or 429, or None for errors that are not retryable."""
     if isinstance(error, UpstreamUnavailable):
         if error.retry_after is not None:
             return max(1, round(error.retry_after))
         return DEFAULT_RETRY_AFTER_SECONDS
+    if isinstance(error, TooManyRequests):
+        return max(1, round(error.retry_after))
     if isinstance(error, ConfigError | SecretMissing):
         return DEFAULT_RETRY_AFTER_SECONDS
     return None
