@@ -18,7 +18,6 @@ event data, so only the master key reads or replays them.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from shared.bootstrap import get_bridge, get_retry_deps, get_retry_storage
 from shared.counting import record_retry
 from shared.errors import BridgeError, MalformedPayload
 from shared.intake import Reply, error_reply
+from shared.jsonbody import parse_json
 from shared.replay import MAX_REPLAY, list_dead_letters, replay
 from shared.retry import deliver_message
 
@@ -125,10 +125,8 @@ def _limit(text: str | None) -> int:
 
 def _replay_request(body: bytes) -> tuple[list[str], bool, str | None]:
     """``{"names": [...]}`` or ``{"all": true, "target"?: "..."}``; ValueError otherwise."""
-    try:
-        document: Any = json.loads(body or b"{}")
-    except ValueError:
-        raise ValueError("The body is not JSON.") from None
+    # the one body parser: hostile JSON is a MalformedPayload (400) with its own code
+    document: Any = parse_json(body) if body.strip() else {}
     if not isinstance(document, dict) or set(document) - {"names", "all", "target"}:
         raise ValueError('Send {"names": [...]} or {"all": true, "target": "..."}.')
     names = document.get("names", [])

@@ -6,6 +6,11 @@
     ├── RequestRejected              the sender's fault: 4xx, never retried by us
     │   ├── Unauthorized             401  missing, malformed or wrong credentials
     │   ├── MalformedPayload         400  not JSON, not an object, wrong field types
+    │   │   ├── NestedTooDeep        400  arrays/objects nested past the stated limit
+    │   │   ├── NonFiniteNumber      400  NaN, Infinity, or a number such as 1e400
+    │   │   ├── InvalidText          400  a lone UTF-16 surrogate ("\ud800")
+    │   │   ├── DuplicateKey         400  one object naming a key twice
+    │   │   └── InvalidKey           400  an id that cannot be a storage key
     │   ├── UnknownEventType         404  no such route or source
     │   ├── PayloadTooLarge          413  body over the configured limit
     │   ├── UnsupportedMediaType     415  a content type that is plainly wrong
@@ -61,6 +66,36 @@ class MalformedPayload(RequestRejected):
 
     status = 400
     code = "MalformedPayload"
+
+
+class NestedTooDeep(MalformedPayload):
+    """Arrays or objects nested deeper than the parser's stated limit."""
+
+    code = "NestedTooDeep"
+
+
+class NonFiniteNumber(MalformedPayload):
+    """NaN, Infinity, or a number that overflows a double (``1e400``)."""
+
+    code = "NonFiniteNumber"
+
+
+class InvalidText(MalformedPayload):
+    """A string that is not Unicode text (a lone surrogate)."""
+
+    code = "InvalidText"
+
+
+class DuplicateKey(MalformedPayload):
+    """One JSON object naming the same key more than once."""
+
+    code = "DuplicateKey"
+
+
+class InvalidKey(MalformedPayload):
+    """An id from the sender that cannot safely become a storage key."""
+
+    code = "InvalidKey"
 
 
 class UnknownEventType(RequestRejected):

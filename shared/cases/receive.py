@@ -33,6 +33,7 @@ from shared.incidents.model import IncidentFormatError
 from shared.intake import MethodNotAllowed, Reply, check_size, error_reply
 from shared.jsonbody import parse_json_object
 from shared.sources.elastic_alerts import TOKEN_PLACES
+from shared.sources.media import check_json_media
 
 if TYPE_CHECKING:
     from shared.bootstrap import Bridge
@@ -109,6 +110,8 @@ async def _receive(
     await AUTHENTICATOR.authenticate(request, wired.bridge.secrets, settings)
     if not settings.incidents.enabled:
         raise UnknownEventType("This endpoint is not enabled (no Sentinel workspace is set).")
+    if method != "GET":
+        check_json_media(request.headers)
     document = parse_json_object(request.body) if method != "GET" else {}
     try:
         return await _call(endpoint, method, incident, document, wired.api())

@@ -17,12 +17,11 @@ so a redelivered event writes the same comment again instead of a second one.
 from __future__ import annotations
 
 import enum
-import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from shared.errors import MalformedPayload
+from shared.jsonbody import parse_json_object
 
 ACKNOWLEDGED, CLOSED = 2, 4
 STATUS_CHANGED, ANNOTATED = 201, 203
@@ -81,12 +80,7 @@ def parse_event(body: bytes) -> Signl4Event:
     Raises:
         MalformedPayload: not JSON, not an object, or fields of the wrong type.
     """
-    try:
-        document: Any = json.loads(body)
-    except ValueError:
-        raise MalformedPayload("The body is not JSON.") from None
-    if not isinstance(document, dict):
-        raise MalformedPayload("The body is not a JSON object.")
+    document = parse_json_object(body)  # the one parser: every hostile body is a 400
     event_type = document.get("eventType")
     event_id = document.get("id")
     if not isinstance(event_type, int) or isinstance(event_type, bool):

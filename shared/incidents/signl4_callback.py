@@ -33,6 +33,7 @@ from shared.incidents.model import Incident
 from shared.incidents.writeback import write
 from shared.intake import MethodNotAllowed, Reply, check_size, error_reply
 from shared.sources.base import InboundRequest
+from shared.sources.media import check_json_media
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ async def _receive(
         [forwarder.settings.signl4_callback_token_name],
         lambda values: matches_any(token, values),
     )
+    check_json_media(request.headers)
     event = parse_event(request.body)
     if event.kind is Kind.NOTHING:
         logger.info("SIGNL4 event %s needs nothing written", event.event_id)

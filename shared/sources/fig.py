@@ -37,6 +37,7 @@ from shared.sources.fig_contracts import (
     TIMESTAMP,
     Contract,
 )
+from shared.sources.media import check_json_media
 from shared.timepolicy import parse_timestamp, time_generated
 
 if TYPE_CHECKING:
@@ -215,7 +216,8 @@ class FigSource:
         resolve_route(route)
 
     def parse(self, route: str, request: InboundRequest) -> Parsed:
-        """One Fig event, one row."""
+        """One Fig event, one row (a declared Content-Type that is not JSON: 415)."""
+        check_json_media(request.headers)
         event = normalize(resolve_route(route), parse_json_object(request.body), request.received)
         return Parsed(rows=[event.row], test=event.is_test, event_types=[event.event_type])
 
