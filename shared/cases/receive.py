@@ -8,7 +8,9 @@ Order of checks, as in ``shared.intake``:
    secret ``ELASTIC_AUTH_NAME``; while it does not exist the route is off (404), and so
    it is while no Sentinel workspace is configured;
 4. the body (400: not JSON, not an object, a field of the wrong kind);
-5. Sentinel: 404 for an unknown incident, 503 with ``Retry-After`` when ARM fails.
+5. ownership (``shared.cases.ownership``): an incident no Kibana case created is a 404,
+   the same as a missing one;
+6. Sentinel: 404 for an unknown incident, 503 with ``Retry-After`` when ARM fails.
 
 Every answer is ``application/json`` (the edge sets it): Kibana refuses anything else.
 """
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from shared.auth.basic import BasicOrTokenAuth
 from shared.cases import service
 from shared.cases.mapping import case_view, parse_comment, parse_create, parse_update
+from shared.cases.ownership import CaseRecords, check_owned, not_found
 from shared.counting import record_reply
 from shared.errors import BridgeError, SecretMissing, UnknownEventType, UpstreamUnavailable
 from shared.incidents.errors import IncidentNotFound
@@ -67,6 +70,7 @@ class CaseWiring:
 
     bridge: Bridge
     api: Callable[[], service.CaseIncidents]
+    records: Callable[[], CaseRecords]
 
 
 async def receive_case(
@@ -114,9 +118,9 @@ async def _receive(
         check_json_media(request.headers)
     document = parse_json_object(request.body) if method != "GET" else {}
     try:
-        return await _call(endpoint, method, incident, document, wired.api())
+        return await _call(endpoint, method, incident, document, wired)
     except IncidentNotFound:
-        raise UnknownEventType("No such incident.") from None
+        raise not_found() from None
     except IncidentFormatError:
         raise UpstreamUnavailable("Sentinel answered with an incident it could not read") from None
 
@@ -126,11 +130,17 @@ async def _call(
     method: str,
     incident: str,
     document: dict[str, Any],
-    api: service.CaseIncidents,
+    wired: CaseWiring,
 ) -> Reply:
+    records = wired.records()
     if endpoint is Endpoint.CASES:
         case = parse_create(document)
-        return Reply(200, case_view(await service.create(api, case)))
+        # Recorded first: the name is the case's own (uuid5 of its id), so a record
+        # left by a failed create grants nothing beyond what that case may touch.
+        await records.save_case(case.incident_name, case.case_id)
+        return Reply(200, case_view(await service.create(wired.api(), case)))
+    await check_owned(records, incident)  # others' incidents: the 404 of a missing one
+    api = wired.api()
     if endpoint is Endpoint.COMMENT:
         text = parse_comment(document, incident)
         identifier = await service.comment(api, incident, text)

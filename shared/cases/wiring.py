@@ -12,11 +12,12 @@ from shared.bootstrap import get_bridge
 from shared.cases.receive import CaseWiring
 
 if TYPE_CHECKING:
+    from shared.cases.ownership import CaseRecords
     from shared.incidents.ports import IncidentApi
 
 
 def get_case_wiring() -> CaseWiring:
-    """The bridge and (lazily) the Sentinel incidents adapter.
+    """The bridge and (lazily) the Sentinel incidents adapter and the case records.
 
     Raises:
         ConfigError: settings are missing or invalid.
@@ -28,4 +29,9 @@ def get_case_wiring() -> CaseWiring:
 
         return get_incident_wiring(lambda: bridge).api
 
-    return CaseWiring(bridge, api)
+    def records() -> CaseRecords:
+        from shared.incidents.wiring import get_incident_wiring
+
+        return get_incident_wiring(lambda: bridge).cases
+
+    return CaseWiring(bridge, api, records)

@@ -5,6 +5,7 @@ Entities, by partition::
     poll       / marks          Watermark, LastSweep (ISO-8601 UTC)
     incident   / <name, lower>  Version, Fingerprint, Status, Destinations, OwnEtags (JSON)
     breaker    / <destination>  Buckets (JSON), DisabledAt, LastProbe
+    kibanacase / <name, lower>  Name, CaseId: incidents created from a Kibana case
 
 The table is ``<HEALTH_TABLE_NAME>incidents`` (cut to 63 characters), created on first
 write. The SDK client is sync; calls run in a worker thread; storage failures surface as
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from shared.storage_connection import StorageConnection
 
 SUFFIX = "incidents"
+CASES = "kibanacase"
 
 
 def table_name(health_table_name: str) -> str:
@@ -92,6 +94,16 @@ class TableIncidentState:
     async def forget_forwarded(self, name: str) -> None:
         """Delete one incident's record."""
         await self._call(self._table.delete_entity, "incident", name.lower())
+
+    async def save_case(self, name: str, case_id: str) -> None:
+        """Record that incident ``name`` was created from Kibana case ``case_id``."""
+        entity = {"PartitionKey": CASES, "RowKey": name.lower(), "Name": name, "CaseId": case_id}
+        await self._call(self._upsert, entity)
+
+    async def case_of(self, name: str) -> str | None:
+        """The Kibana case incident ``name`` was created from, or None."""
+        entity = await self._call(self._get, CASES, name.lower())
+        return None if entity is None else str(entity.get("CaseId", ""))
 
     async def breaker(self, destination: str) -> Breaker:
         """One destination's breaker."""

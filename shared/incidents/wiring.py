@@ -24,6 +24,7 @@ from shared.incidents.sending import SIGNL4_KIND, WEBHOOK_KIND
 
 if TYPE_CHECKING:
     from shared.adapters.sentinel import SentinelIncidents
+    from shared.cases.ownership import CaseRecords
     from shared.retry import Deliver
 
 DEFAULT_BRIDGE_NAME = "sentinel-bridge"
@@ -35,6 +36,7 @@ class IncidentWiring:
 
     forwarder: Forwarder
     api: SentinelIncidents
+    cases: CaseRecords
 
 
 _cached: tuple[Bridge, IncidentWiring] | None = None
@@ -74,7 +76,7 @@ def build_incident_wiring(
         cap_seconds=settings.retry_max_seconds,
         bridge_name=values.get("WEBSITE_SITE_NAME", "").strip() or DEFAULT_BRIDGE_NAME,
     )
-    return IncidentWiring(forwarder, api)
+    return IncidentWiring(forwarder, api, state)
 
 
 def get_incident_wiring(bridge: Callable[[], Bridge] = get_bridge) -> IncidentWiring:
