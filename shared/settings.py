@@ -241,6 +241,7 @@ def _incidents(reader: _Reader) -> incident_config.IncidentSettings:
             "SIGNL4_CALLBACK_TOKEN_NAME",
             "SIGNL4_CLOSE_CLASSIFICATION",
             "WEBHOOK_DESTINATIONS",
+            "ALLOW_PRIVATE_DESTINATIONS",
         )
     }
     values["ARM_ENDPOINT"] = reader.https_url("ARM_ENDPOINT")

@@ -10,8 +10,9 @@ SIGNL4 signs nothing: the route's token is the gate. The events (payloads.md, se
 - anything else (created 200, escalated 202, duty 300-303): nothing to do.
 
 ``alert.externalEventId`` is what the bridge sent as ``X-S4-ExternalID``: the incident's
-name. Each comment's id is derived from SIGNL4's event ``id`` (and its type and status),
-so a redelivered event writes the same comment again instead of a second one.
+name; anything that is not a safe key (``shared.tablekeys``) is refused (400) before it
+can reach Table storage. Each comment's id is derived from SIGNL4's event ``id`` (and its
+type and status), so a redelivered event writes the same comment again, not a second.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import enum
 import uuid
 from dataclasses import dataclass
 
-from shared.errors import MalformedPayload
+from shared.errors import InvalidKey, MalformedPayload
 from shared.jsonbody import parse_json_object
+from shared.tablekeys import is_safe_key
 
 ACKNOWLEDGED, CLOSED = 2, 4
 STATUS_CHANGED, ANNOTATED = 201, 203
@@ -96,6 +98,8 @@ def parse_event(body: bytes) -> Signl4Event:
     incident = alert.get("externalEventId", "")
     if (status is not None and not _is_int(status)) or not isinstance(incident, str):
         raise MalformedPayload("alert.statusCode must be a number, externalEventId a string.")
+    if incident.strip() and not is_safe_key(incident.strip()):
+        raise InvalidKey("alert.externalEventId is not an incident id the bridge sends.")
     kind = _kind(event_type, status)
     message = annotation.get("message", "")
     if kind is Kind.ANNOTATE and (not isinstance(message, str) or not message):

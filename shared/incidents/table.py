@@ -28,6 +28,7 @@ from shared.adapters.storage_common import CLIENT_OPTIONS, unavailable
 from shared.incidents.breaker import Breaker
 from shared.incidents.ports import PollMarks
 from shared.incidents.state import Forwarded
+from shared.tablekeys import table_key
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -68,7 +69,7 @@ class TableIncidentState:
 
     async def forwarded(self, name: str) -> Forwarded | None:
         """One incident's record."""
-        entity = await self._call(self._get, "incident", name.lower())
+        entity = await self._call(self._get, "incident", table_key(name))
         return None if entity is None else _record(entity)
 
     async def all_forwarded(self) -> dict[str, Forwarded]:
@@ -80,7 +81,7 @@ class TableIncidentState:
         """Store one record."""
         entity = {
             "PartitionKey": "incident",
-            "RowKey": record.name.lower(),
+            "RowKey": table_key(record.name),
             "Name": record.name,
             "Version": record.version,
             "Fingerprint": record.fingerprint,
@@ -93,16 +94,16 @@ class TableIncidentState:
 
     async def forget_forwarded(self, name: str) -> None:
         """Delete one incident's record."""
-        await self._call(self._table.delete_entity, "incident", name.lower())
+        await self._call(self._table.delete_entity, "incident", table_key(name))
 
     async def save_case(self, name: str, case_id: str) -> None:
         """Record that incident ``name`` was created from Kibana case ``case_id``."""
-        entity = {"PartitionKey": CASES, "RowKey": name.lower(), "Name": name, "CaseId": case_id}
+        entity = {"PartitionKey": CASES, "RowKey": table_key(name), "Name": name, "CaseId": case_id}
         await self._call(self._upsert, entity)
 
     async def case_of(self, name: str) -> str | None:
         """The Kibana case incident ``name`` was created from, or None."""
-        entity = await self._call(self._get, CASES, name.lower())
+        entity = await self._call(self._get, CASES, table_key(name))
         return None if entity is None else str(entity.get("CaseId", ""))
 
     async def breaker(self, destination: str) -> Breaker:

@@ -187,3 +187,27 @@ def test_an_event_for_an_incident_never_forwarded_is_200_and_ignored(
 def test_other_methods_are_405(token: str) -> None:
     """Only POST."""
     assert call(token, b"", method="GET").status_code == 405
+
+
+@pytest.mark.parametrize("external_id", ["a/b?c#d", "x\\y", "\u0007bell", "a" * 300, "../.."])
+def test_an_external_event_id_that_is_not_a_safe_key_is_400(external_id: str, token: str) -> None:
+    """A key Table storage cannot take is refused at the edge (400 InvalidKey), never a 503."""
+    response = call(token, event("signl4_outbound_signl_acknowledged.json", external_id))
+    assert response.status_code == 400
+    assert json.loads(response.get_body())["error"]["code"] == "InvalidKey"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"eventType": 201, "id": "x", "id": "y"}',
+        b'{"eventType": 201, "id": "\\ud800"}',
+        b'{"eventType": 1e400, "id": "x"}',
+        b'{"a":' * 990 + b"1" + b"}" * 990,
+    ],
+)
+def test_hostile_bodies_are_400_with_their_code(body: bytes, token: str) -> None:
+    """The callback uses the one body parser: duplicate keys, surrogates, 1e400, depth."""
+    response = call(token, body)
+    assert response.status_code == 400
+    assert json.loads(response.get_body())["error"]["code"] != "MalformedPayload"
