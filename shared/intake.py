@@ -33,7 +33,7 @@ from shared.errors import (
     retry_after_seconds,
 )
 from shared.handoff import HandedOff, hand_off
-from shared.sources.base import InboundRequest, Source
+from shared.sources.base import InboundRequest, Parsed, Source
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,14 @@ async def _receive(
     check_size(request, max(wired.settings.max_body_bytes, source.batch_body_bytes or 0))
     await source.authenticator.authenticate(request, wired.secrets, wired.settings)
     parsed = source.parse(route, request)
+    try:
+        return await _forward(source, request, parsed, wired)
+    finally:
+        if parsed.on_finished is not None:
+            parsed.on_finished()  # e.g. release a replay reservation never accepted
+
+
+async def _forward(source: Source, request: InboundRequest, parsed: Parsed, wired: Bridge) -> Reply:
     if parsed.test:
         logger.info("%s test delivery answered; nothing forwarded", source.name)
         return Reply(200, {"forwarded": False, "test": True})

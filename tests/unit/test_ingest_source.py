@@ -115,15 +115,51 @@ def test_event_id_is_the_message_id() -> None:
     assert one == again != other
 
 
-def test_a_message_is_remembered_only_once_accepted() -> None:
-    """Before on_accepted the same id gives a row again (a retry after 503); after, none."""
+def test_a_message_in_flight_is_a_duplicate_and_a_failed_one_is_released() -> None:
+    """While one copy is in flight others get no row; a delivery that failed (on_finished
+    without on_accepted) frees the id, so the sender's retry gives a row."""
     source = bound(ingest.ReplayGuard())
     first = parse(source, b"{}")
-    assert len(parse(source, b"{}").rows) == 1  # not yet accepted by Sentinel
-    assert first.on_accepted is not None
-    first.on_accepted()
+    assert len(first.rows) == 1
+    assert parse(source, b"{}").duplicate  # in flight: reserved before delivery
+    assert first.on_finished is not None
+    first.on_finished()  # the delivery failed (503): released
+    retry = parse(source, b"{}")
+    assert len(retry.rows) == 1
+    assert retry.on_accepted is not None
+    assert retry.on_finished is not None
+    retry.on_accepted()
+    retry.on_finished()  # after acceptance, finishing keeps it remembered
     assert parse(source, b"{}").rows == []
     assert len(parse(source, b"{}", "msg_2").rows) == 1
+
+
+def test_a_body_refused_at_parse_releases_its_reservation() -> None:
+    """A 400 for the body leaves the id free: the fixed message can still be sent."""
+    source = bound(ingest.ReplayGuard())
+    with pytest.raises(MalformedPayload):
+        parse(source, b'{"a": 1e400}')
+    assert len(parse(source, b"{}").rows) == 1
+
+
+def test_only_one_of_many_concurrent_reservations_wins() -> None:
+    """reserve is atomic: 20 threads racing for one id, exactly one claim."""
+    import threading
+
+    guard = ingest.ReplayGuard()
+    barrier = threading.Barrier(20)
+    wins: list[bool] = []
+
+    def claim() -> None:
+        barrier.wait()
+        wins.append(guard.reserve(("acme", "msg_race")))
+
+    threads = [threading.Thread(target=claim) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(wins) == [False] * 19 + [True]
 
 
 def test_replay_memory_is_bounded_in_time_and_size() -> None:
