@@ -12,6 +12,7 @@ from shared.schema import load_table
 from shared.settings import Settings
 from shared.sources import ingest
 from shared.sources.base import InboundRequest, Parsed
+from shared.sources.replay_guard import ReplayGuard
 from tests.payloads import raw
 from tests.unit.test_intake import BASE_SETTINGS
 
@@ -28,7 +29,7 @@ class Clock:
         return self.now
 
 
-def bound(guard: ingest.ReplayGuard | None = None) -> ingest.IngestSource:
+def bound(guard: ReplayGuard | None = None) -> ingest.IngestSource:
     return ingest.IngestSources(guard).bind("acme", lambda: SETTINGS)
 
 
@@ -118,7 +119,7 @@ def test_event_id_is_the_message_id() -> None:
 def test_a_message_in_flight_is_a_duplicate_and_a_failed_one_is_released() -> None:
     """While one copy is in flight others get no row; a delivery that failed (on_finished
     without on_accepted) frees the id, so the sender's retry gives a row."""
-    source = bound(ingest.ReplayGuard())
+    source = bound(ReplayGuard())
     first = parse(source, b"{}")
     assert len(first.rows) == 1
     assert parse(source, b"{}").duplicate  # in flight: reserved before delivery
@@ -136,7 +137,7 @@ def test_a_message_in_flight_is_a_duplicate_and_a_failed_one_is_released() -> No
 
 def test_a_body_refused_at_parse_releases_its_reservation() -> None:
     """A 400 for the body leaves the id free: the fixed message can still be sent."""
-    source = bound(ingest.ReplayGuard())
+    source = bound(ReplayGuard())
     with pytest.raises(MalformedPayload):
         parse(source, b'{"a": 1e400}')
     assert len(parse(source, b"{}").rows) == 1
@@ -146,7 +147,7 @@ def test_only_one_of_many_concurrent_reservations_wins() -> None:
     """reserve is atomic: 20 threads racing for one id, exactly one claim."""
     import threading
 
-    guard = ingest.ReplayGuard()
+    guard = ReplayGuard()
     barrier = threading.Barrier(20)
     wins: list[bool] = []
 
@@ -165,7 +166,7 @@ def test_only_one_of_many_concurrent_reservations_wins() -> None:
 def test_replay_memory_is_bounded_in_time_and_size() -> None:
     """Ids are forgotten after the window, and the oldest go first when full."""
     clock = Clock()
-    guard = ingest.ReplayGuard(window_seconds=60, max_entries=2, monotonic=clock)
+    guard = ReplayGuard(window_seconds=60, max_entries=2, monotonic=clock)
     guard.remember(("acme", "a"))
     guard.remember(("acme", "b"))
     guard.remember(("acme", "c"))
@@ -176,7 +177,7 @@ def test_replay_memory_is_bounded_in_time_and_size() -> None:
 
 def test_memory_is_per_source() -> None:
     """The same webhook-id from two sources is two messages."""
-    guard = ingest.ReplayGuard()
+    guard = ReplayGuard()
     guard.remember(("acme", "msg_1"))
     assert not guard.seen(("other", "msg_1"))
 
