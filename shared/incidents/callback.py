@@ -10,9 +10,12 @@ SIGNL4 signs nothing: the route's token is the gate. The events (payloads.md, se
 - anything else (created 200, escalated 202, duty 300-303): nothing to do.
 
 ``alert.externalEventId`` is what the bridge sent as ``X-S4-ExternalID``: the incident's
-name; anything that is not a safe key (``shared.tablekeys``) is refused (400) before it
-can reach Table storage. Each comment's id is derived from SIGNL4's event ``id`` (and its
-type and status), so a redelivered event writes the same comment again, not a second.
+name; it reaches Table storage only as a safe key (``shared.tablekeys``: a GUID as it
+is, other text hashed, so an id such as ``a/b?c#d`` from another integration is simply an
+incident the bridge never forwarded), and one that cannot be an id at all (control
+characters, over 1024 characters) is refused (400). Each comment's id is derived from
+SIGNL4's event ``id`` (and its type and status), so a redelivered event writes the same
+comment again, not a second.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 
 from shared.errors import InvalidKey, MalformedPayload
 from shared.jsonbody import parse_json_object
-from shared.tablekeys import is_safe_key
+from shared.tablekeys import is_valid_id
 
 ACKNOWLEDGED, CLOSED = 2, 4
 STATUS_CHANGED, ANNOTATED = 201, 203
@@ -98,8 +101,8 @@ def parse_event(body: bytes) -> Signl4Event:
     incident = alert.get("externalEventId", "")
     if (status is not None and not _is_int(status)) or not isinstance(incident, str):
         raise MalformedPayload("alert.statusCode must be a number, externalEventId a string.")
-    if incident.strip() and not is_safe_key(incident.strip()):
-        raise InvalidKey("alert.externalEventId is not an incident id the bridge sends.")
+    if incident.strip() and not is_valid_id(incident.strip()):
+        raise InvalidKey("alert.externalEventId is not an id (control characters or too long).")
     kind = _kind(event_type, status)
     message = annotation.get("message", "")
     if kind is Kind.ANNOTATE and (not isinstance(message, str) or not message):

@@ -189,9 +189,19 @@ def test_other_methods_are_405(token: str) -> None:
     assert call(token, b"", method="GET").status_code == 405
 
 
-@pytest.mark.parametrize("external_id", ["a/b?c#d", "x\\y", "\u0007bell", "a" * 300, "../.."])
-def test_an_external_event_id_that_is_not_a_safe_key_is_400(external_id: str, token: str) -> None:
-    """A key Table storage cannot take is refused at the edge (400 InvalidKey), never a 503."""
+@pytest.mark.parametrize("external_id", ["a/b?c#d", "x\\y", "../..", "INC 0912 10", "a" * 300])
+def test_an_external_id_that_is_no_safe_key_is_looked_up_hashed(
+    external_id: str, token: str
+) -> None:
+    """Table storage never sees it raw: an unknown incident (200), not a 503 naming parts."""
+    response = call(token, event("signl4_outbound_signl_acknowledged.json", external_id))
+    assert response.status_code == 200
+    assert json.loads(response.get_body()) == {"handled": False, "reason": "unknown incident"}
+
+
+@pytest.mark.parametrize("external_id", ["\u0007bell", "tab\there", "a" * 1025])
+def test_an_external_id_that_cannot_be_an_id_is_400(external_id: str, token: str) -> None:
+    """Control characters or over 1024 characters: 400 InvalidKey."""
     response = call(token, event("signl4_outbound_signl_acknowledged.json", external_id))
     assert response.status_code == 400
     assert json.loads(response.get_body())["error"]["code"] == "InvalidKey"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.tablekeys import is_safe_key, table_key
+from shared.tablekeys import is_safe_key, is_valid_id, table_key
 
 FORBIDDEN = set("/\\#?") | {chr(c) for c in range(32)} | {chr(127)}
 
@@ -25,3 +25,12 @@ def test_no_text_yields_a_key_table_storage_refuses(text: str) -> None:
     assert 0 < len(key) <= 130
     assert not FORBIDDEN & set(key)
     assert is_safe_key(text) or key.startswith("h-")
+
+
+def test_ids_with_control_characters_or_too_long_are_invalid() -> None:
+    """Spaces and slashes are fine (they get hashed); controls and 1025 characters are not."""
+    assert is_valid_id("a/b?c#d")
+    assert is_valid_id("INC 0912 10")
+    assert not is_valid_id("")
+    assert not is_valid_id("bell\u0007")
+    assert not is_valid_id("x" * 1025)
