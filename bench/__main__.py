@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 
 from bench.delivery import bench_coalescing, bench_drain, bench_packing
+from bench.flood import bench_flood
 from bench.incidents import bench_incidents
 from bench.intake import bench_cold_start, bench_intake
 from bench.sources import bench_wallarm
@@ -38,6 +39,7 @@ def main() -> int:
         lambda: bench_drain(events=drain_events, senders=senders),
         bench_wallarm,
         bench_incidents,
+        bench_flood,
     )
     for section in sections:
         print("\n".join(section()) + "\n", flush=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from local.host.process import HostStartError, LocalHostProcess
 
@@ -52,7 +53,7 @@ class HostSupervisor:
 
     def _watch(self) -> None:
         backoff = 1.0
-        while not self._stopping.wait(self._interval):
+        while self._pause(self._interval):
             status = self._host.exit_status
             if status is None:
                 continue
@@ -65,9 +66,24 @@ class HostSupervisor:
                 self._host.restart()
             except HostStartError:
                 logger.error("Local host did not start again; next try in %gs", backoff)
-                self._stopping.wait(backoff)
+                self._pause(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
             backoff = 1.0
             self.restarts += 1
             logger.info("Local host restarted on %s", self._host.base_url)
+
+    def _pause(self, seconds: float) -> bool:
+        """Sleep up to ``seconds`` in short steps; False once stopping.
+
+        Plain sleeps, not ``Event.wait(timeout)``: under libfaketime (the suite's run 400
+        days ahead) a timed condition wait can compute its deadline on the faked clock and
+        never wake.
+        """
+        deadline = time.monotonic() + seconds
+        while not self._stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            time.sleep(min(left, 0.05))
+        return False
