@@ -8,13 +8,18 @@ else (issue 11):
   HMAC of the presented secret and the stored hash, keyed fresh in each process. It holds
   no secret, cannot be brute-forced offline, and a rotated hash matches nothing in it.
   A remembered failure is answered without bcrypt, so the same wrong secret costs once.
-- :class:`CheckGate` runs checks on its own small thread pool (never asyncio's default
-  pool, which every SDK call shares). It admits at most ``workers + queue`` checks at a
-  time, and at most ``per_client`` at a time from one client address; beyond that the
-  caller gets :class:`~shared.errors.TooManyRequests` (429 + ``Retry-After``) at once,
-  and no work is queued for it. Each client address also has a budget of bcrypt checks
-  that failed (``failures_per_minute``, refilled continuously); once spent, further
-  unremembered secrets from it get 429 without bcrypt until it refills.
+- :class:`CheckGate` runs checks on its own small thread pool (one thread by default,
+  never asyncio's default pool, which every SDK call shares, and leaving the other cores
+  to the event loop). It admits at most ``workers + queue`` checks at a time, and at most
+  ``per_client`` at a time from one client address; beyond that the caller gets
+  :class:`~shared.errors.TooManyRequests` (429 + ``Retry-After``) at once, and no work is
+  queued for it. Bcrypt checks that failed are budgeted per client address
+  (``failures_per_minute``) and in total (``total_failures_per_minute``), both refilled
+  continuously; once either is spent, unremembered secrets get 429 without bcrypt, so
+  even a flood that picks a new address per request costs at most about
+  ``total_failures_per_minute`` bcrypt runs a minute (120 x ~0.1 s: a fifth of a core).
+  The real sender is not locked out by this: its secret, once verified, is remembered
+  (``shared.auth.fig``) and needs no bcrypt while it keeps sending.
 - One gate per source (each :class:`~shared.auth.fig.FigSecretAuth` owns one), so the
   cost is bounded per source as well as per client address.
 
@@ -57,7 +62,8 @@ def client_address(headers: Mapping[str, str]) -> str:
 
 
 class DigestMemory:
-    """Remembers ``(secret, stored hash)`` pairs for ``ttl`` seconds, by HMAC only."""
+    """Remembers ``(secret, stored hash)`` pairs for ``ttl`` seconds, by HMAC only
+    (``sliding``: each hit starts the TTL again)."""
 
     def __init__(
         self,
@@ -66,7 +72,9 @@ class DigestMemory:
         max_entries: int,
         monotonic: Callable[[], float] = time.monotonic,
         key: bytes | None = None,
+        sliding: bool = False,
     ) -> None:
+        self._sliding = sliding
         self._ttl = ttl_seconds
         self._max_entries = max_entries
         self._monotonic = monotonic
@@ -92,6 +100,8 @@ class DigestMemory:
             if expires <= now:
                 del self._entries[digest]  # type: ignore[arg-type]
                 return False
+            if self._sliding:  # a use keeps it: a sender that keeps sending stays known
+                self._entries[digest] = now + self._ttl  # type: ignore[index]
             return True
 
     def add(self, digest: bytes) -> None:
@@ -103,30 +113,50 @@ class DigestMemory:
                 self._entries.popitem(last=False)
 
 
+class Budget:
+    """A token bucket: ``per_minute`` units, refilled continuously, spent one at a time."""
+
+    def __init__(self, per_minute: float, now: float) -> None:
+        self._rate = per_minute / 60.0
+        self._burst = per_minute
+        self._tokens = per_minute
+        self._since = now
+
+    def left(self, now: float) -> float:
+        """Units available at ``now``."""
+        return min(self._burst, self._tokens + (now - self._since) * self._rate)
+
+    def spend(self, now: float) -> None:
+        """Take one unit (the balance may go below zero; it refills the same)."""
+        self._tokens = self.left(now) - 1.0
+        self._since = now
+
+
 class CheckGate:
     """A bounded pool for slow checks, with per-client concurrency and failure budgets."""
 
     def __init__(
         self,
         *,
-        workers: int = 2,
-        queue: int = 4,
-        per_client: int = 2,
+        workers: int = 1,
+        queue: int = 3,
+        per_client: int = 1,
         failures_per_minute: float = 30.0,
+        total_failures_per_minute: float = 120.0,
         retry_after_seconds: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._workers = workers
         self._capacity = workers + queue
         self._per_client = per_client
-        self._failure_rate = failures_per_minute / 60.0
-        self._failure_burst = failures_per_minute
+        self._client_rate = failures_per_minute
         self._retry_after = retry_after_seconds
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._in_flight = 0
         self._by_client: dict[str, int] = {}
-        self._budgets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._budgets: OrderedDict[str, Budget] = OrderedDict()
+        self._total = Budget(total_failures_per_minute, monotonic())
         self._executor: ThreadPoolExecutor | None = None  # made on first use, not at import
 
     @property
@@ -154,20 +184,20 @@ class CheckGate:
         return await asyncio.wrap_future(future)
 
     def failed(self, client: str) -> None:
-        """Spend one unit of ``client``'s failure budget (a bcrypt check that did not match)."""
+        """Spend one unit of ``client``'s failure budget and of the total one."""
+        now = self._monotonic()
         with self._lock:
-            tokens = self._tokens(client) - 1.0
-            self._budgets[client] = (tokens, self._monotonic())
-            self._budgets.move_to_end(client)
-            while len(self._budgets) > MAX_TRACKED_CLIENTS:
-                self._budgets.popitem(last=False)
+            self._budget(client, now).spend(now)
+            self._total.spend(now)
 
     def _admit(self, client: str) -> None:
+        now = self._monotonic()
         with self._lock:
             if (
                 self._in_flight >= self._capacity
                 or self._by_client.get(client, 0) >= self._per_client
-                or self._tokens(client) < 1.0
+                or self._budget(client, now).left(now) < 1.0
+                or self._total.left(now) < 1.0
             ):
                 raise TooManyRequests(retry_after=self._retry_after)
             self._in_flight += 1
@@ -182,14 +212,15 @@ class CheckGate:
             else:
                 self._by_client.pop(client, None)
 
-    def _tokens(self, client: str) -> float:
-        """The client's budget now (caller holds the lock)."""
+    def _budget(self, client: str, now: float) -> Budget:
+        """The client's failure budget (caller holds the lock); the oldest forgotten first."""
         budget = self._budgets.get(client)
         if budget is None:
-            return self._failure_burst
-        tokens, since = budget
-        refilled = tokens + (self._monotonic() - since) * self._failure_rate
-        return min(self._failure_burst, refilled)
+            budget = self._budgets[client] = Budget(self._client_rate, now)
+            while len(self._budgets) > MAX_TRACKED_CLIENTS:
+                self._budgets.popitem(last=False)
+        self._budgets.move_to_end(client)
+        return budget
 
     def _pool(self) -> ThreadPoolExecutor:
         with self._lock:

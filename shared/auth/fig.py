@@ -64,7 +64,8 @@ def presented_secret(authorization: str | None) -> str:
 class FigSecretVerifier:
     """Checks Fig's secret against the stored hash.
 
-    Successes are remembered for ``ttl_seconds``, failures for ``failure_ttl_seconds``
+    Successes are remembered for ``ttl_seconds`` after their last use, failures for
+    ``failure_ttl_seconds``
     (so the same wrong secret costs bcrypt once), both by HMAC only (see bcrypt_guard).
     """
 
@@ -78,7 +79,11 @@ class FigSecretVerifier:
     ) -> None:
         key = secrets.token_bytes(32)
         self._verified = DigestMemory(
-            ttl_seconds=ttl_seconds, max_entries=max_entries, monotonic=monotonic, key=key
+            ttl_seconds=ttl_seconds,
+            max_entries=max_entries,
+            monotonic=monotonic,
+            key=key,
+            sliding=True,  # the real sender, while it sends, never needs bcrypt again
         )
         self._failed = DigestMemory(
             ttl_seconds=failure_ttl_seconds,

@@ -213,3 +213,32 @@ def test_a_flood_of_new_wrong_secrets_from_one_address_is_cut_off() -> None:
         await auth.authenticate(request(f"Secret {SECRET}", "198.51.100.9:1"), secrets, SETTINGS)
 
     asyncio.run(scenario())
+
+
+def test_a_flood_from_ever_new_addresses_is_capped_in_total() -> None:
+    """Per-address budgets do not help against a new address per request: the total does."""
+
+    async def scenario() -> None:
+        clock = Clock()
+        gate = CheckGate(failures_per_minute=100, total_failures_per_minute=2, monotonic=clock)
+        gate.failed("198.18.0.1")
+        gate.failed("198.18.0.2")
+        with pytest.raises(TooManyRequests):
+            await gate.run("198.18.0.3", lambda: True)
+        clock.now += 30
+        assert await gate.run("198.18.0.3", lambda: True)
+
+    asyncio.run(scenario())
+
+
+def test_a_sender_that_keeps_sending_stays_remembered() -> None:
+    """Success memory slides: each use restarts the TTL, so a steady sender never pays again."""
+    clock = Clock()
+    sliding = DigestMemory(ttl_seconds=10, max_entries=4, monotonic=clock, sliding=True)
+    fixed = DigestMemory(ttl_seconds=10, max_entries=4, monotonic=clock)
+    for memory in (sliding, fixed):
+        memory.add(memory.digest(SECRET, HASH))
+    for _ in range(3):
+        clock.now += 8
+        assert sliding.digest(SECRET, HASH) in sliding
+    assert fixed.digest(SECRET, HASH) not in fixed
