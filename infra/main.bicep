@@ -95,6 +95,9 @@ param incidentLabel string = ''
 @description('SIGNL4 inbound webhook base URL (the team secret from Key Vault is appended); empty uses the app\'s default.')
 param signl4WebhookBase string = ''
 
+@description('Let destination URLs be loopback, link-local or private addresses (a private deployment); false refuses them at configuration time.')
+param allowPrivateDestinations bool = false
+
 @description('Resource ID of an action group the alert rules notify; empty raises alerts in the portal only.')
 param alertActionGroupId string = ''
 
@@ -316,6 +319,7 @@ module functionApp 'app/function.bicep' = {
       INCIDENT_LABEL: incidentLabel
       WEBHOOK_DESTINATIONS: string(webhookDestinations)
       SIGNL4_WEBHOOK_BASE: signl4WebhookBase
+      ALLOW_PRIVATE_DESTINATIONS: allowPrivateDestinations ? 'true' : 'false'
       SIGNL4_TEAM_SECRET_NAME: secretNames.signl4Team
       SIGNL4_CALLBACK_TOKEN_NAME: secretNames.signl4Callback
       SIGNL4_CLOSE_CLASSIFICATION: '' // empty: the app's default (Undetermined)

@@ -32,6 +32,7 @@ from types import FrameType
 from local.azurite import Azurite
 from local.emulators.stack import EmulatorStack
 from local.host.process import LocalHostProcess
+from local.host.supervisor import HostSupervisor
 from shared.auth.fig import hash_fig_secret
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class LocalBridge:
             signl4_port=ports.signl4,
         )
         self.host: LocalHostProcess | None = None
+        self.supervisor: HostSupervisor | None = None
 
     def start(self) -> None:
         """Start everything; the host last, once its dependencies answer."""
@@ -114,9 +116,13 @@ class LocalBridge:
             keys_path=self.state_dir / "function-keys.json",
             log_path=self.state_dir / "host.log",
         ).start()
+        # A host that dies (SIGKILL, a crash) is started again, as the platform would.
+        self.supervisor = HostSupervisor(self.host).start()
 
     def stop(self) -> None:
         """Stop the host, the emulators and Azurite (in that order)."""
+        if self.supervisor is not None:
+            self.supervisor.stop()
         if self.host is not None:
             self.host.close()
         self.emulators.stop()

@@ -6,12 +6,18 @@ Every exception the bridge raises on purpose is in this tree::
     ├── RequestRejected              the sender's fault: 4xx, never retried by us
     │   ├── Unauthorized             401  missing, malformed or wrong credentials
     │   ├── MalformedPayload         400  not JSON, not an object, wrong field types
-    │   │   └── SchemaError          400  a value does not fit its table column
+    │   │   ├── SchemaError          400  a value does not fit its table column
+    │   │   ├── NestedTooDeep        400  arrays/objects nested past the stated limit
+    │   │   ├── NonFiniteNumber      400  NaN, Infinity, or a number such as 1e400
+    │   │   ├── InvalidText          400  a lone UTF-16 surrogate ("\ud800")
+    │   │   ├── DuplicateKey         400  one object naming a key twice
+    │   │   └── InvalidKey           400  an id that cannot be a storage key
     │   ├── NotFound                 404  no such object (dead letter, destination)
     │   │   └── UnknownEventType     404  no such route, source or incident
     │   ├── MethodNotAllowed         405  the route exists; ``Allow`` names its methods
     │   ├── PayloadTooLarge          413  body over the configured limit
-    │   └── UnsupportedMediaType     415  a content type that is plainly wrong
+    │   ├── UnsupportedMediaType     415  a content type that is plainly wrong
+    │   └── TooManyRequests          429  a bounded check (bcrypt) is busy; Retry-After
     ├── ConfigError                  503  settings missing or invalid (lists every problem)
     │   └── FeatureOff               503  one source or feature is misconfigured; the
     │                                     others work (``/api/health`` names it)
@@ -82,6 +88,36 @@ class SchemaError(MalformedPayload):
     code = "SchemaError"
 
 
+class NestedTooDeep(MalformedPayload):
+    """Arrays or objects nested deeper than the parser's stated limit."""
+
+    code = "NestedTooDeep"
+
+
+class NonFiniteNumber(MalformedPayload):
+    """NaN, Infinity, or a number that overflows a double (``1e400``)."""
+
+    code = "NonFiniteNumber"
+
+
+class InvalidText(MalformedPayload):
+    """A string that is not Unicode text (a lone surrogate)."""
+
+    code = "InvalidText"
+
+
+class DuplicateKey(MalformedPayload):
+    """One JSON object naming the same key more than once."""
+
+    code = "DuplicateKey"
+
+
+class InvalidKey(MalformedPayload):
+    """An id from the sender that cannot safely become a storage key."""
+
+    code = "InvalidKey"
+
+
 class NotFound(RequestRejected):
     """No such object."""
 
@@ -118,6 +154,17 @@ class UnsupportedMediaType(RequestRejected):
 
     status = 415
     code = "UnsupportedMediaType"
+
+
+class TooManyRequests(RequestRejected):
+    """A bounded resource (the credential check pool) is busy for this caller; retry later."""
+
+    status = 429
+    code = "TooManyRequests"
+
+    def __init__(self, *, retry_after: float = 1.0) -> None:
+        super().__init__("Too many requests are being checked; retry after the given delay.")
+        self.retry_after = retry_after
 
 
 class ConfigError(BridgeError):
@@ -261,11 +308,13 @@ def error_body(error: BridgeError) -> dict[str, Any]:
 
 
 def retry_after_seconds(error: BridgeError) -> int | None:
-    """The ``Retry-After`` to send with a 503, or None for errors that are not retryable."""
+    """The ``Retry-After`` to send with a 503 or 429, or None for errors that are not retryable."""
     if isinstance(error, UpstreamUnavailable):
         if error.retry_after is not None:
             return max(1, round(error.retry_after))
         return DEFAULT_RETRY_AFTER_SECONDS
+    if isinstance(error, TooManyRequests):
+        return max(1, round(error.retry_after))
     if isinstance(error, ConfigError | SecretMissing):
         return DEFAULT_RETRY_AFTER_SECONDS
     return None

@@ -2,7 +2,8 @@
 
 Every secret or hash a test makes is registered with ``tests.logscan.remember_secret``.
 All log records of the run (the app's, the SDKs', the emulators') are kept in memory,
-and the local host's log files are registered too; when the session ends, any record or
+and the local host's log files (every ``*.log`` under the session's temporary directory)
+are scanned too; when the session ends, any record or
 file that contains a registered secret fails the run.
 """
 
@@ -40,7 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    leaks = logscan.find_leaks(logscan.SECRETS, logscan.HANDLER.texts(), logscan.LOG_FILES)
+    leaks = logscan.find_leaks(logscan.SECRETS, logscan.HANDLER.texts(), logscan.all_log_files())
     if not leaks:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
@@ -48,6 +49,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if reporter is not None:
             reporter.write_line(f"SECRET IN LOGS: {leak}", red=True)
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scan_every_log_under_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every host's own log file is scanned too, registered or not (e.g. ``local.run``'s)."""
+    logscan.LOG_ROOTS.append(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session")

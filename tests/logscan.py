@@ -48,6 +48,14 @@ def find_leaks(secrets: Iterable[str], texts: Iterable[str], files: Iterable[Pat
 HANDLER = CapturingHandler()
 SECRETS: set[str] = set()
 LOG_FILES: list[Path] = []
+LOG_ROOTS: list[Path] = []
+
+
+def all_log_files() -> list[Path]:
+    """The registered log files, and every ``*.log`` under a registered root (the session's
+    temporary directory, where every local host, ``local.run`` and emulator writes its logs)."""
+    found = [path for root in LOG_ROOTS if root.exists() for path in root.rglob("*.log")]
+    return list(dict.fromkeys([*LOG_FILES, *found]))
 
 
 def remember_secret(value: str) -> str:

@@ -240,6 +240,8 @@ class EmulatorStack(Service):
             "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE": "false",
             "LOGS_INGESTION_ENDPOINT": self.ingestion_endpoint,
             "LOGS_INGESTION_DCR_ID": self.dcr_id,
+            # The emulated destinations (SIGNL4, webhooks) listen on 127.0.0.1.
+            "ALLOW_PRIVATE_DESTINATIONS": "true",
         }
         if "sentinel" in self.enabled:
             env["ARM_ENDPOINT"] = self.arm_endpoint

@@ -5,7 +5,10 @@ specific template first; a path no function serves, or a method none allows (HEA
 GET-only route included), is an empty 404 (azure-functions-host issues #10098, #11625);
 FUNCTION level takes a function key or the master key, ADMIN only the master key, from
 ``x-functions-key`` or ``?code=``; a missing or wrong key is 401 with an empty body; an
-unhandled exception is 500 with an empty body; bodies up to 100 MB reach the function.
+unhandled exception is 500 with an empty body; a body over
+``FUNCTIONS_REQUEST_BODY_SIZE_LIMIT`` is refused (413, from its declared length before it
+is read; see ``local.host.hardening`` for that, the read timeouts and the error replies
+that never echo request bytes).
 
 Differences: ``/admin/host/status`` answers without a key (it is the readiness probe;
 in Azure the admin API needs the master key); only ``/admin/host/status`` and
@@ -26,13 +29,13 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from local.host.config import FunctionKeys
+from local.host.hardening import Limits, read_body
 from local.host.invoke import invoke
 from local.host.loader import LoadedFunction
 from local.host.routes import RouteTable
 
 logger = logging.getLogger(__name__)
 
-MAX_REQUEST_BYTES = 100 * 1024 * 1024
 _KEY_HEADER = "x-functions-key"
 
 
@@ -43,12 +46,18 @@ class HttpTriggers:
         functions: Every function of the app (non-HTTP ones are listed, not routed).
         route_prefix: host.json ``extensions.http.routePrefix`` ("" for none).
         keys: The master key and host-wide function keys.
+        limits: Body size and read timeouts (defaults: ``Limits()``).
     """
 
     def __init__(
-        self, functions: Sequence[LoadedFunction], route_prefix: str, keys: FunctionKeys
+        self,
+        functions: Sequence[LoadedFunction],
+        route_prefix: str,
+        keys: FunctionKeys,
+        limits: Limits | None = None,
     ) -> None:
         self._functions = functions
+        self._limits = limits or Limits()
         self._keys = keys
         self._route_prefix = route_prefix
         http_functions = [f for f in functions if f.trigger_type == "httpTrigger"]
@@ -56,7 +65,7 @@ class HttpTriggers:
 
     def build_app(self) -> web.Application:
         """The aiohttp application: admin endpoints, then everything else to the functions."""
-        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        app = web.Application(client_max_size=self._limits.body_bytes)
         app.router.add_get("/admin/host/status", self._host_status)
         app.router.add_get("/admin/functions", self._list_functions)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
@@ -97,13 +106,16 @@ class HttpTriggers:
         if not self._authorized(request, level):
             logger.info("401 for %s: no valid key for %s level", function.name, level)
             return web.Response(status=401)
+        body = await read_body(request, self._limits)
+        if isinstance(body, web.Response):
+            return body
         http_request = func.HttpRequest(
             method=request.method,
             url=str(request.url),
             headers=_joined_headers(request.headers.items()),
             params={key: request.query.getone(key) for key in request.query},
             route_params=route_params,
-            body=await request.read(),
+            body=body,
         )
         try:
             result = await invoke(

@@ -103,6 +103,15 @@ class LocalHostProcess(Service):
         """Whether the host process is alive."""
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def exit_status(self) -> int | None:
+        """The exit status once the process ended without being stopped (a crash), else None.
+
+        Reading it reaps an exited process, so none is left defunct.
+        """
+        process = self._process
+        return None if process is None else process.poll()
+
     def url(self, path: str) -> str:
         """An absolute URL for ``path`` (e.g. ``/api/health``) on this host."""
         return f"{self.base_url}/{path.lstrip('/')}"

@@ -19,6 +19,7 @@ from pathlib import Path
 from aiohttp import web
 
 from local.host.config import load_host_options, load_or_create_keys, load_settings
+from local.host.hardening import QuietAppRunner, limits_from_os
 from local.host.http_trigger import HttpTriggers
 from local.host.invoke import thread_pool
 from local.host.loader import import_app, index_functions
@@ -75,8 +76,11 @@ async def serve(config: HostConfig) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
 
-    runner = web.AppRunner(
-        HttpTriggers(functions, options.route_prefix, keys).build_app(), access_log=None
+    limits = limits_from_os()
+    runner = QuietAppRunner(
+        HttpTriggers(functions, options.route_prefix, keys, limits).build_app(),
+        limits,
+        access_log=None,
     )
     background: list[asyncio.Task[None]] = []
     try:

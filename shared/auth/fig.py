@@ -4,27 +4,25 @@ Fig shows ``BCrypt.EnhancedHashPassword(secret)`` when a webhook client is creat
 bcrypt (``$2a$11$``) over ``base64(SHA-384(secret))``. The bridge keeps only that hash
 (in Key Vault) and never the secret.
 
-bcrypt costs about 0.1 s by design, so a successful check is remembered for a while. The
-memory is keyed by an HMAC of the stored hash and the presented secret under a key made
-fresh in each process: it holds no secret, nothing in it can be brute-forced offline,
-and a rotated hash (a new key) matches nothing remembered for the old one.
+bcrypt costs about 0.1 s by design, so a successful check is remembered for a while and
+a failed one briefly. The memory is keyed by an HMAC of the stored hash and the presented
+secret under a key made fresh in each process: it holds no secret, nothing in it can be
+brute-forced offline, and a rotated hash matches nothing remembered for the old one.
+bcrypt runs on a small bounded pool of its own; see ``shared.auth.bcrypt_guard``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
-import hmac
 import secrets
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import bcrypt
 
+from shared.auth.bcrypt_guard import CheckGate, DigestMemory, client_address
 from shared.errors import ConfigError, Unauthorized
 
 if TYPE_CHECKING:
@@ -63,37 +61,43 @@ def presented_secret(authorization: str | None) -> str:
 
 
 class FigSecretVerifier:
-    """Checks Fig's secret against the stored hash, remembering successes for ``ttl``."""
+    """Checks Fig's secret against the stored hash.
+
+    Successes are remembered for ``ttl_seconds`` after their last use, failures for
+    ``failure_ttl_seconds``
+    (so the same wrong secret costs bcrypt once), both by HMAC only (see bcrypt_guard).
+    """
 
     def __init__(
         self,
         *,
         ttl_seconds: float = 600.0,
+        failure_ttl_seconds: float = 60.0,
         max_entries: int = 1024,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._ttl = ttl_seconds
-        self._max_entries = max_entries
-        self._monotonic = monotonic
-        self._key = secrets.token_bytes(32)
-        self._verified: OrderedDict[bytes, float] = OrderedDict()
-        self._lock = threading.Lock()
+        key = secrets.token_bytes(32)
+        self._verified = DigestMemory(
+            ttl_seconds=ttl_seconds,
+            max_entries=max_entries,
+            monotonic=monotonic,
+            key=key,
+            sliding=True,  # the real sender, while it sends, never needs bcrypt again
+        )
+        self._failed = DigestMemory(
+            ttl_seconds=failure_ttl_seconds,
+            max_entries=max_entries * 4,
+            monotonic=monotonic,
+            key=key,
+        )
 
     def remembered(self, authorization: str | None, stored_hash: str) -> bool:
         """True when this header was verified against this hash within the TTL (no bcrypt)."""
-        try:
-            digest = self._digest(presented_secret(authorization), stored_hash)
-        except Unauthorized:
-            return False
-        now = self._monotonic()
-        with self._lock:
-            expires = self._verified.get(digest)
-            if expires is None:
-                return False
-            if expires <= now:
-                del self._verified[digest]
-                return False
-            return True
+        return self._known(self._verified, authorization, stored_hash)
+
+    def refused_recently(self, authorization: str | None, stored_hash: str) -> bool:
+        """True when this header failed against this hash within the failure TTL."""
+        return self._known(self._failed, authorization, stored_hash)
 
     def verify(self, authorization: str | None, stored_hash: str) -> None:
         """Raise Unauthorized unless the header's secret matches ``stored_hash``.
@@ -105,51 +109,65 @@ class FigSecretVerifier:
         if not stored_hash.startswith(HASH_PREFIXES) or len(stored_hash) != 60:
             raise ConfigError(["the Fig secret hash in Key Vault is not a bcrypt hash"])
         secret = presented_secret(authorization)
-        if self.remembered(authorization, stored_hash):
+        digest = self._verified.digest(secret, stored_hash)
+        if digest in self._verified:
             return
+        if digest in self._failed:
+            raise Unauthorized
         try:
             matches = bcrypt.checkpw(fig_prehash(secret), stored_hash.encode("ascii"))
         except ValueError:
             raise ConfigError(["the Fig secret hash in Key Vault is not a bcrypt hash"]) from None
         if not matches:
+            self._failed.add(digest)
             raise Unauthorized
-        self._remember(self._digest(secret, stored_hash))
+        self._verified.add(digest)
 
-    def _digest(self, secret: str, stored_hash: str) -> bytes:
-        message = stored_hash.encode("ascii", "replace") + b"\x00" + secret.encode("utf-8")
-        return hmac.digest(self._key, message, "sha256")
-
-    def _remember(self, digest: bytes) -> None:
-        with self._lock:
-            self._verified[digest] = self._monotonic() + self._ttl
-            self._verified.move_to_end(digest)
-            while len(self._verified) > self._max_entries:
-                self._verified.popitem(last=False)
+    @staticmethod
+    def _known(memory: DigestMemory, authorization: str | None, stored_hash: str) -> bool:
+        try:
+            secret = presented_secret(authorization)
+        except Unauthorized:
+            return False
+        return memory.digest(secret, stored_hash) in memory
 
 
 class FigSecretAuth:
-    """The ``Authenticator`` for Fig: the hash comes from the vault, rotation is followed."""
+    """The ``Authenticator`` for Fig: the hash comes from the vault, rotation is followed.
 
-    def __init__(self, secret_hash_name: str, verifier: FigSecretVerifier) -> None:
-        """Take the Key Vault secret holding the hash, and the process's verifier (memory)."""
+    bcrypt runs on this source's own bounded :class:`CheckGate`; a full gate is a 429.
+    """
+
+    def __init__(self, secret_hash_name: str, verifier: FigSecretVerifier, gate: CheckGate) -> None:
+        """Take the Key Vault secret holding the hash, and the process's verifier (its
+        memory) and bcrypt gate, which outlive a rebuild of the source."""
         self._secret_hash_name = secret_hash_name
         self._verifier = verifier
+        self._gate = gate
 
     async def authenticate(self, request: InboundRequest, secrets: SecretStore) -> None:
         """Check ``Authorization: Secret <secret>`` against the hash in Key Vault."""
         header = request.headers.get("authorization")
         presented_secret(header)  # malformed headers fail before any vault read
+        client = client_address(request.headers)
         name = self._secret_hash_name
         stored_hash = await secrets.get(name)
         try:
-            await self._check(header, stored_hash)
+            await self._check(header, stored_hash, client)
         except Unauthorized:
             fresh = await secrets.get(name, max_age=ROTATION_RECHECK_SECONDS)
             if fresh == stored_hash:
                 raise
-            await self._check(header, fresh)
+            await self._check(header, fresh, client)
 
-    async def _check(self, header: str | None, stored_hash: str) -> None:
-        if not self._verifier.remembered(header, stored_hash):
-            # bcrypt takes ~0.1 s of CPU: keep it off the event loop.
-            await asyncio.to_thread(self._verifier.verify, header, stored_hash)
+    async def _check(self, header: str | None, stored_hash: str, client: str) -> None:
+        if self._verifier.remembered(header, stored_hash):
+            return
+        if self._verifier.refused_recently(header, stored_hash):
+            raise Unauthorized
+        try:
+            # bcrypt takes ~0.1 s of CPU: on the gate's own pool, never the event loop's.
+            await self._gate.run(client, lambda: self._verifier.verify(header, stored_hash))
+        except Unauthorized:
+            self._gate.failed(client)
+            raise

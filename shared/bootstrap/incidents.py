@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from shared.adapters.destinations import HttpPoster
 from shared.adapters.sentinel import SentinelIncidents, build_client
 from shared.bootstrap.clients import Clients
+from shared.cases.ownership import CaseRecords
 from shared.config.platform import Platform
 from shared.config.settings import Settings
 from shared.incidents.forward import Forwarder
@@ -21,6 +22,7 @@ class IncidentWiring:
 
     forwarder: Forwarder
     api: SentinelIncidents
+    cases: CaseRecords
 
 
 def build_incidents(
@@ -53,4 +55,4 @@ def build_incidents(
         cap_seconds=settings.retry_max_seconds,
         bridge_name=platform.site_name,
     )
-    return IncidentWiring(forwarder, api)
+    return IncidentWiring(forwarder, api, state)

@@ -33,15 +33,14 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 from shared.auth.basic import BasicOrTokenAuth
-from shared.auth.fig import FigSecretVerifier
 from shared.bootstrap.clients import Clients, build_clients
 from shared.bootstrap.sources import SourceCatalog, SourceMemory
 from shared.cases.receive import CaseDeps
 from shared.config.platform import Platform
 from shared.config.settings import Settings
-from shared.errors import FeatureOff
+from shared.errors import FeatureOff, UnknownEventType
 from shared.inbound.intake import IntakeDeps
-from shared.sources import elastic_alerts, ingest
+from shared.sources import elastic_alerts
 from shared.telemetry.counting import Telemetry
 from shared.telemetry.metrics import Counters, new_instance_id
 
@@ -70,7 +69,7 @@ class Root:
         # Kept even while the settings are broken, so refusals are still counted.
         self.counters = Counters(new_instance_id(self.platform.instance_id))
         self.rng = random.Random()  # noqa: S311  # backoff jitter, not a secret
-        self._memory = SourceMemory(FigSecretVerifier(), ingest.ReplayGuard())
+        self._memory = SourceMemory.fresh()
 
     @property
     def environ(self) -> Mapping[str, str]:
@@ -205,7 +204,7 @@ class Root:
                 if settings.problems_of(feature):
                     raise FeatureOff("elastic-cases", settings.problems_of(feature))
             if not settings.incidents.enabled:
-                raise FeatureOff("elastic-cases", ["no Sentinel workspace is set"])
+                raise UnknownEventType("This endpoint is not enabled (no Sentinel workspace).")
             return CaseDeps(
                 secrets=self.clients().secrets,
                 authenticator=BasicOrTokenAuth(
@@ -213,6 +212,7 @@ class Root:
                 ),
                 max_body_bytes=settings.max_body_bytes,
                 api=lambda: self.incidents().api,
+                records=lambda: self.incidents().cases,
             )
 
         return self._once("cases", build)
@@ -225,8 +225,9 @@ class Root:
 
         settings, clients = self.settings(), self.clients()
         features_off = dict(self.sources().off())
-        if settings.problems_of("incidents"):
-            features_off["incidents"] = settings.problems_of("incidents")
+        for feature in ("incidents", "destinations"):
+            if settings.problems_of(feature):
+                features_off[feature] = settings.problems_of(feature)
         return HealthDeps(
             settings=settings,
             credential=clients.credential,

@@ -12,11 +12,13 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from shared.auth.bcrypt_guard import CheckGate
 from shared.auth.fig import FigSecretVerifier
 from shared.config.settings import Settings
 from shared.errors import ConfigError, FeatureOff, UnknownEventType
 from shared.sources import elastic_alerts, fig, ingest, wallarm
 from shared.sources.base import Source, SourceRoute
+from shared.sources.replay_guard import ReplayGuard
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,13 @@ class SourceMemory:
     """What outlives a rebuild of the sources: Fig's verified secrets, delivered ids."""
 
     fig_verifier: FigSecretVerifier
-    replay_guard: ingest.ReplayGuard
+    fig_gate: CheckGate
+    replay_guard: ReplayGuard
+
+    @classmethod
+    def fresh(cls) -> SourceMemory:
+        """Empty memories, and a bcrypt gate with its default bounds."""
+        return cls(FigSecretVerifier(), CheckGate(), ReplayGuard())
 
 
 _Builder = Callable[[Settings, SourceMemory], Source]
@@ -33,6 +41,7 @@ _BUILDERS: Mapping[str, _Builder] = {
         secret_hash_name=settings.fig_secret_hash_name,
         event_types=settings.fig_event_types,
         verifier=memory.fig_verifier,
+        gate=memory.fig_gate,
     ),
     wallarm.SOURCE_NAME: lambda settings, _: wallarm.WallarmSource(
         token_header=settings.wallarm_token_header,

@@ -8,7 +8,9 @@ Through the request pipeline (``shared.inbound.pipeline``):
    secret ``ELASTIC_AUTH_NAME``; while it does not exist the route is off (404), and so
    it is while no Sentinel workspace is configured;
 4. the body (400: not JSON, not an object, a field of the wrong kind);
-5. Sentinel: 404 for an unknown incident, 503 with ``Retry-After`` when ARM fails (or
+5. ownership (``shared.cases.ownership``): an incident no Kibana case created is a 404,
+   the same as a missing one;
+6. Sentinel: 404 for an unknown incident, 503 with ``Retry-After`` when ARM fails (or
    answers with something that is not an incident).
 
 Every answer is ``application/json`` (the edge sets it): Kibana refuses anything else.
@@ -25,12 +27,14 @@ from typing import Any
 
 from shared.cases import service
 from shared.cases.mapping import case_view, parse_comment, parse_create, parse_update
+from shared.cases.ownership import CaseRecords, check_owned, not_found
 from shared.errors import IncidentNotFound, SecretMissing, UnknownEventType
 from shared.inbound.jsonbody import parse_json_object
 from shared.inbound.pipeline import Reply
 from shared.inbound.request import InboundRequest
 from shared.ports import SecretStore
 from shared.sources.base import Authenticator
+from shared.sources.media import check_json_media
 
 logger = logging.getLogger(__name__)
 
@@ -53,12 +57,14 @@ class Endpoint(enum.Enum):
 
 @dataclass(frozen=True)
 class CaseDeps:
-    """What the case calls use: the vault, Kibana's credential check, ARM (lazily)."""
+    """What the case calls use: the vault, Kibana's credential check, and (lazily) ARM and
+    the record of which incidents Kibana's cases created."""
 
     secrets: SecretStore
     authenticator: Authenticator
     max_body_bytes: int
     api: Callable[[], service.CaseIncidents]
+    records: Callable[[], CaseRecords]
 
 
 @dataclass(frozen=True)
@@ -97,13 +103,16 @@ class CaseEndpoint:
             raise UnknownEventType("This endpoint is not enabled.") from None
 
     async def handle(self, request: InboundRequest) -> Reply:
-        """Read the body and call Sentinel; an unknown incident is a 404."""
+        """Read the body and call Sentinel; an incident that is not a Kibana case's, or
+        that does not exist, is the same 404."""
         method = request.method.upper()
+        if method != "GET":
+            check_json_media(request.headers)
         document = parse_json_object(request.body) if method != "GET" else {}
         try:
-            return await _call(self.endpoint, method, self.incident, document, self.deps().api())
+            return await _call(self.endpoint, method, self.incident, document, self.deps())
         except IncidentNotFound:
-            raise UnknownEventType("No such incident.") from None
+            raise not_found() from None
 
 
 async def _call(
@@ -111,11 +120,17 @@ async def _call(
     method: str,
     incident: str,
     document: dict[str, Any],
-    api: service.CaseIncidents,
+    wired: CaseDeps,
 ) -> Reply:
+    records = wired.records()
     if endpoint is Endpoint.CASES:
         case = parse_create(document)
-        return Reply(200, case_view(await service.create(api, case)))
+        # Recorded first: the name is the case's own (uuid5 of its id), so a record
+        # left by a failed create grants nothing beyond what that case may touch.
+        await records.save_case(case.incident_name, case.case_id)
+        return Reply(200, case_view(await service.create(wired.api(), case)))
+    await check_owned(records, incident)  # others' incidents: the 404 of a missing one
+    api = wired.api()
     if endpoint is Endpoint.COMMENT:
         text = parse_comment(document, incident)
         identifier = await service.comment(api, incident, text)

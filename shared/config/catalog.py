@@ -166,6 +166,12 @@ SETTINGS: tuple[Setting, ...] = (
         'JSON list of {"name", "url", "secretName"}: signed (Standard Webhooks) incident '
         "destinations",
     ),
+    Setting(
+        "ALLOW_PRIVATE_DESTINATIONS",
+        "false",
+        "true: destination URLs may be loopback, link-local or private addresses "
+        "(private deployments; the local emulators)",
+    ),
 )
 
 SETTING_NAMES: frozenset[str] = frozenset(s.name for s in SETTINGS)

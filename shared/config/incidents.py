@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlparse
 
+from shared.config.desturls import ALLOW_SETTING, destination_problem
+
 STATUSES = ("New", "Active", "Closed")
 SEVERITIES = ("High", "Medium", "Low", "Informational")
 CLASSIFICATIONS = ("Undetermined", "TruePositive", "BenignPositive", "FalsePositive")
@@ -92,7 +94,11 @@ def parse_incident_settings(values: dict[str, str]) -> tuple[IncidentSettings, l
         problems.append(f"SIGNL4_CLOSE_CLASSIFICATION must be one of {', '.join(CLASSIFICATIONS)}")
     if len(values["INCIDENT_POLL_SCHEDULE"].split()) != 6:
         problems.append("INCIDENT_POLL_SCHEDULE must be an NCRONTAB expression of six fields")
+    allow_private = _allow_private(values.get(ALLOW_SETTING, ""), problems)
     base = values["SIGNL4_WEBHOOK_BASE"]
+    base_problem = destination_problem(base, allow_private=allow_private) if base else None
+    if base_problem is not None:
+        problems.append(f"SIGNL4_WEBHOOK_BASE {base_problem}")
     settings = IncidentSettings(
         subscription_id=workspace[0],
         resource_group=workspace[1],
@@ -107,13 +113,26 @@ def parse_incident_settings(values: dict[str, str]) -> tuple[IncidentSettings, l
         signl4_team_secret_name=values["SIGNL4_TEAM_SECRET_NAME"],
         signl4_callback_token_name=values["SIGNL4_CALLBACK_TOKEN_NAME"],
         signl4_close_classification=classification,
-        webhooks=parse_webhook_destinations(values["WEBHOOK_DESTINATIONS"], problems),
+        webhooks=parse_webhook_destinations(
+            values["WEBHOOK_DESTINATIONS"], problems, allow_private=allow_private
+        ),
     )
     return settings, problems
 
 
-def parse_webhook_destinations(text: str, problems: list[str]) -> tuple[WebhookDestination, ...]:
-    """``WEBHOOK_DESTINATIONS``: a JSON list of ``{"name", "url", "secretName"}``."""
+def _allow_private(text: str, problems: list[str]) -> bool:
+    value = text.strip().lower()
+    if value not in {"", "true", "false", "1", "0", "yes", "no"}:
+        problems.append(f"{ALLOW_SETTING} must be true or false")
+    return value in {"true", "1", "yes"}
+
+
+def parse_webhook_destinations(
+    text: str, problems: list[str], *, allow_private: bool = False
+) -> tuple[WebhookDestination, ...]:
+    """``WEBHOOK_DESTINATIONS``: a JSON list of ``{"name", "url", "secretName"}``, each URL
+    checked by ``shared.config.desturls`` (https, a port in range, no internal address unless
+    ``allow_private``)."""
     where = "WEBHOOK_DESTINATIONS"
     try:
         document = json.loads(text or "[]")
@@ -132,9 +151,9 @@ def parse_webhook_destinations(text: str, problems: list[str]) -> tuple[WebhookD
         if not isinstance(name, str) or not _NAME.fullmatch(name) or name == SIGNL4:
             problems.append(f"{where}[{index}].name must be 1-64 letters, digits, '.', '_', '-'")
             continue
-        parsed = urlparse(url) if isinstance(url, str) else None
-        if parsed is None or parsed.scheme != "https" or not parsed.netloc:
-            problems.append(f"{where}[{index}].url must be an https:// URL")
+        url_problem = destination_problem(url, allow_private=allow_private)
+        if url_problem is not None:
+            problems.append(f"{where}[{index}].url {url_problem}")
             continue
         if not isinstance(secret, str) or not _SECRET_NAME.fullmatch(secret):
             problems.append(f"{where}[{index}].secretName must be a Key Vault secret name")

@@ -262,11 +262,14 @@ def _incidents(reader: _Reader) -> incident_config.IncidentSettings:
             "SIGNL4_CALLBACK_TOKEN_NAME",
             "SIGNL4_CLOSE_CLASSIFICATION",
             "WEBHOOK_DESTINATIONS",
+            "ALLOW_PRIVATE_DESTINATIONS",
         )
     }
     values["ARM_ENDPOINT"] = reader.https_url("ARM_ENDPOINT", feature="incidents")
     values["SIGNL4_WEBHOOK_BASE"] = reader.https_url("SIGNL4_WEBHOOK_BASE", feature="incidents")
     settings, problems = incident_config.parse_incident_settings(values)
     for problem in problems:
-        reader.report(problem, feature="incidents")
+        # A bad destination is dropped alone; the others and the poller keep working.
+        destination = problem.startswith("WEBHOOK_DESTINATIONS[")
+        reader.report(problem, feature="destinations" if destination else "incidents")
     return settings

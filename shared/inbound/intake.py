@@ -117,6 +117,16 @@ async def deliver(source: Source, route: str, request: InboundRequest, deps: Int
 async def _deliver(
     source: Source, parsed: Parsed, deps: IntakeDeps, request: InboundRequest
 ) -> Reply:
+    try:
+        return await _forward(source, parsed, deps, request)
+    finally:
+        if parsed.on_finished is not None:
+            parsed.on_finished()  # e.g. release a replay reservation never accepted
+
+
+async def _forward(
+    source: Source, parsed: Parsed, deps: IntakeDeps, request: InboundRequest
+) -> Reply:
     if parsed.test:
         logger.info("%s test delivery answered; nothing forwarded", source.name)
         return Reply(200, {"forwarded": False, "test": True})

@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any, NoReturn
+from typing import Any
 
 from shared.errors import MalformedPayload, PayloadTooLarge
+from shared.inbound.jsonguard import (
+    check_depth,
+    check_strings,
+    check_text,
+    finite_float,
+    may_hold_surrogates,
+    refuse_constant,
+    unique_keys,
+)
 
-
-def _refuse_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not JSON")
+# One decoder for every body: the rules of ``shared.inbound.jsonguard``.
+_DECODER = json.JSONDecoder(
+    parse_constant=refuse_constant, parse_float=finite_float, object_pairs_hook=unique_keys
+)
 
 
 def parse_json(body: bytes) -> Any:
-    """Parse a UTF-8 JSON body (a BOM is tolerated); NaN and Infinity are refused.
+    """Parse a UTF-8 JSON body (a BOM is tolerated) under the rules of ``jsonguard``.
 
     Raises:
-        MalformedPayload: empty, not UTF-8, not JSON, or nested too deeply to parse.
+        MalformedPayload: empty, not UTF-8 or not JSON; or, as its subclasses, nested
+            too deeply, holding a non-finite number, a lone surrogate or a duplicate key.
     """
     if not body.strip():
         raise MalformedPayload("The body is empty; expected JSON.")
@@ -25,11 +36,16 @@ def parse_json(body: bytes) -> Any:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise MalformedPayload("The body is not UTF-8 text.") from None
+    check_depth(body)  # before anything recursive runs
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        document = _DECODER.decode(text)
+    except MalformedPayload:
+        raise
     except (ValueError, RecursionError):
         # json.JSONDecodeError is a ValueError; its message can quote the body, so drop it.
         raise MalformedPayload("The body is not valid JSON.") from None
+    check_text(body, document)
+    return document
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
@@ -57,7 +73,8 @@ def array_items(body: bytes, *, limit: int) -> Iterator[Any]:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise MalformedPayload("The body is not UTF-8 text.") from None
-    decoder = json.JSONDecoder(parse_constant=_refuse_constant)
+    check_depth(body)  # one pass over the bytes, before anything recursive runs
+    surrogates = may_hold_surrogates(body)  # once, not per element
     position = _skip(text, 0)
     if text[position : position + 1] != "[":
         raise MalformedPayload("The body must be a JSON array.")
@@ -73,9 +90,13 @@ def array_items(body: bytes, *, limit: int) -> Iterator[Any]:
         if count > limit:
             raise PayloadTooLarge(f"More than {limit} items in one request; send smaller batches.")
         try:
-            value, position = decoder.raw_decode(text, position)
+            value, position = _DECODER.raw_decode(text, position)
+        except MalformedPayload:
+            raise
         except (ValueError, RecursionError):
             raise MalformedPayload("The body is not valid JSON.") from None
+        if surrogates:
+            check_strings(value)
         yield value
         position = _skip(text, position)
         separator = text[position : position + 1]

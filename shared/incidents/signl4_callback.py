@@ -33,6 +33,7 @@ from shared.incidents.domain.merge import Change
 from shared.incidents.domain.model import Incident
 from shared.incidents.forward import Forwarder
 from shared.incidents.writeback import write
+from shared.sources.media import check_json_media
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class Signl4Endpoint:
 
 async def apply_event(forwarder: Forwarder, request: InboundRequest) -> Reply:
     """Write one authenticated SIGNL4 event back to its incident."""
+    check_json_media(request.headers)
     event = parse_event(request.body)
     if event.kind is Kind.NOTHING:
         logger.info("SIGNL4 event %s needs nothing written", event.event_id)

@@ -5,6 +5,7 @@ Entities, by partition::
     poll       / marks          Watermark, LastSweep (ISO-8601 UTC)
     incident   / <name, lower>  Version, Fingerprint, Status, Destinations, OwnEtags (JSON)
     breaker    / <destination>  Buckets (JSON), DisabledAt, LastProbe
+    kibanacase / <name, lower>  Name, CaseId: incidents created from a Kibana case
 
 The table is ``<HEALTH_TABLE_NAME>incidents`` (cut to 63 characters), created on first
 write. The SDK client is sync; calls run in a worker thread; storage failures surface as
@@ -26,6 +27,7 @@ from shared.adapters.storage_common import table_client, unavailable, upsert_ent
 from shared.incidents.domain.breaker import Breaker
 from shared.incidents.domain.state import Forwarded
 from shared.incidents.ports import PollMarks
+from shared.rows.tablekeys import table_key
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from shared.config.storage import StorageConnection
 
 SUFFIX = "incidents"
+CASES = "kibanacase"
 
 
 def table_name(health_table_name: str) -> str:
@@ -65,7 +68,7 @@ class TableIncidentState:
 
     async def forwarded(self, name: str) -> Forwarded | None:
         """One incident's record."""
-        entity = await self._call(self._get, "incident", name.lower())
+        entity = await self._call(self._get, "incident", table_key(name))
         return None if entity is None else _record(entity)
 
     async def all_forwarded(self) -> dict[str, Forwarded]:
@@ -77,7 +80,7 @@ class TableIncidentState:
         """Store one record."""
         entity = {
             "PartitionKey": "incident",
-            "RowKey": record.name.lower(),
+            "RowKey": table_key(record.name),
             "Name": record.name,
             "Version": record.version,
             "Fingerprint": record.fingerprint,
@@ -90,7 +93,17 @@ class TableIncidentState:
 
     async def forget_forwarded(self, name: str) -> None:
         """Delete one incident's record."""
-        await self._call(self._table.delete_entity, "incident", name.lower())
+        await self._call(self._table.delete_entity, "incident", table_key(name))
+
+    async def save_case(self, name: str, case_id: str) -> None:
+        """Record that incident ``name`` was created from Kibana case ``case_id``."""
+        entity = {"PartitionKey": CASES, "RowKey": table_key(name), "Name": name, "CaseId": case_id}
+        await self._call(self._upsert, entity)
+
+    async def case_of(self, name: str) -> str | None:
+        """The Kibana case incident ``name`` was created from, or None."""
+        entity = await self._call(self._get, CASES, table_key(name))
+        return None if entity is None else str(entity.get("CaseId", ""))
 
     async def breaker(self, destination: str) -> Breaker:
         """One destination's breaker."""

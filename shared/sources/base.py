@@ -39,7 +39,9 @@ class Parsed:
     ``duplicate`` marks a delivery already taken (e.g. a repeated ``webhook-id``): 200,
     nothing sent. ``on_accepted``, when set, is called once every row was accepted by
     Sentinel or durably handed off (and only then), e.g. to remember a delivered message
-    id so a repeat is answered without a second row.
+    id so a repeat is answered without a second row. ``on_finished``, when set, is called
+    once the request is over, whatever its outcome (after ``on_accepted`` on success),
+    e.g. to release a message id reserved as in flight that was not delivered.
     """
 
     rows: Sequence[dict[str, Any]]
@@ -47,6 +49,7 @@ class Parsed:
     event_types: Sequence[str] = field(default_factory=tuple)
     duplicate: bool = False
     on_accepted: Callable[[], None] | None = None
+    on_finished: Callable[[], None] | None = None
 
 
 class Authenticator(Protocol):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.auth.bcrypt_guard import CheckGate
 from shared.auth.fig import FigSecretAuth, FigSecretVerifier
 from shared.errors import ConfigError, MalformedPayload, UnknownEventType
 from shared.inbound.jsonbody import parse_json_object
@@ -40,6 +41,7 @@ from shared.sources.fig_contracts import (
     TIMESTAMP,
     Contract,
 )
+from shared.sources.media import check_json_media
 
 SOURCE_NAME = "fig"
 TABLE = "FigEvents_CL"
@@ -210,9 +212,10 @@ class FigSource:
         secret_hash_name: str,
         event_types: frozenset[str] | None,
         verifier: FigSecretVerifier,
+        gate: CheckGate,
     ) -> None:
-        """Take the hash's Key Vault secret, the types to forward (None: all) and the
-        process's verifier, whose memory outlives a rebuild of the source."""
+        """Take the hash's Key Vault secret, the types to forward (None: all), and the
+        process's verifier and bcrypt gate, whose memory outlives a rebuild of the source."""
         unknown = sorted((event_types or frozenset()) - EVENT_TYPES)
         if unknown:
             raise ConfigError(
@@ -221,7 +224,7 @@ class FigSource:
                     f"known: {', '.join(sorted(EVENT_TYPES))}"
                 ]
             )
-        self.authenticator = FigSecretAuth(secret_hash_name, verifier)
+        self.authenticator = FigSecretAuth(secret_hash_name, verifier, gate)
         self._event_types = event_types
 
     def table(self) -> TableSchema:
@@ -233,6 +236,7 @@ class FigSource:
         return self._event_types
 
     def parse(self, route: str, request: InboundRequest) -> Parsed:
-        """One Fig event, one row."""
+        """One Fig event, one row (a declared Content-Type that is not JSON: 415)."""
+        check_json_media(request.headers)
         event = normalize(resolve_route(route), parse_json_object(request.body), request.received)
         return Parsed(rows=[event.row], test=event.is_test, event_types=[event.event_type])

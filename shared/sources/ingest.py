@@ -12,11 +12,13 @@ dynamic column. A table of its own is filled by column name: the bridge's column
 and every other column from the field of the same name in the payload's ``data`` object
 (or in the payload itself when it has no ``data`` object).
 
-The signature is checked by ``StandardWebhooksAuth``. A ``webhook-id`` seen again within
-``ReplayGuard``'s window is answered 200 without a row; it is remembered only once
-Sentinel accepted its row, so a sender retrying after a 503 is never turned away. The
+The signature is checked by ``StandardWebhooksAuth``. A ``webhook-id`` is *reserved* as
+in flight before its row is shaped and sent, atomically, so of several copies sent at
+once exactly one is delivered and the others get the duplicate answer (200, no row). A
+delivered id is remembered for ``ReplayGuard``'s window; one whose delivery failed (400,
+503, anything) is released when the request ends, so the sender's retry is taken. The
 memory is per instance and per process: it complements de-duplication by ``EventId`` in
-KQL, it does not replace it.
+KQL, it does not replace it (the scale-out issue moves it into a shared Table).
 
 A bound source (:meth:`IngestSources.bind`) serves one route; its settings come from an
 injected provider, like a clock, because its table depends on them.
@@ -25,10 +27,6 @@ injected provider, like a clock, because its table depends on them.
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -43,6 +41,7 @@ from shared.rows.schema import TableSchema, load_table
 from shared.rows.timepolicy import time_generated, timestamp_or_none
 from shared.sources.base import Parsed, SourceRoute
 from shared.sources.media import check_json_media
+from shared.sources.replay_guard import ReplayGuard
 
 if TYPE_CHECKING:
     from shared.config.ingest import IngestConfig
@@ -64,45 +63,6 @@ BRIDGE_COLUMNS = frozenset(
         "TruncatedColumns",
     }
 )
-REPLAY_WINDOW_SECONDS = 24 * 3600.0  # Standard Webhooks' example retry schedule spans a day
-REPLAY_MAX_ENTRIES = 20_000
-
-
-class ReplayGuard:
-    """Delivered message ids, remembered for a bounded time and number (oldest dropped)."""
-
-    def __init__(
-        self,
-        *,
-        window_seconds: float = REPLAY_WINDOW_SECONDS,
-        max_entries: int = REPLAY_MAX_ENTRIES,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        """Take the window, the bound and the clock."""
-        self._window = window_seconds
-        self._max_entries = max_entries
-        self._monotonic = monotonic
-        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def seen(self, key: tuple[str, str]) -> bool:
-        """True when ``key`` was remembered within the window."""
-        with self._lock:
-            remembered = self._seen.get(key)
-            if remembered is None:
-                return False
-            if self._monotonic() - remembered > self._window:
-                del self._seen[key]
-                return False
-            return True
-
-    def remember(self, key: tuple[str, str]) -> None:
-        """Remember ``key`` now, dropping the oldest entries beyond the bound."""
-        with self._lock:
-            self._seen[key] = self._monotonic()
-            self._seen.move_to_end(key)
-            while len(self._seen) > self._max_entries:
-                self._seen.popitem(last=False)
 
 
 def shape(
@@ -179,14 +139,20 @@ class IngestSource:
         check_json_media(request.headers)
         msg_id = message_id(request.headers)
         key = (self.route, msg_id)
-        if self._guard.seen(key):
-            logger.info("%s: webhook-id already delivered; no second row", self.name)
+        if not self._guard.reserve(key):
+            logger.info("%s: webhook-id already delivered or in flight; no second row", self.name)
             return Parsed(rows=[], duplicate=True)
-        row = shape(self.table(), self.route, msg_id, parse_json(request.body), request.received)
+        try:
+            payload = parse_json(request.body)
+            row = shape(self.table(), self.route, msg_id, payload, request.received)
+        except BaseException:
+            self._guard.release(key)
+            raise
         return Parsed(
             rows=[row],
             event_types=[row["EventType"]] if "EventType" in row else [],
             on_accepted=partial(self._guard.remember, key),
+            on_finished=partial(self._guard.release, key),
         )
 
 

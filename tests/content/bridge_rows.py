@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared.auth.bcrypt_guard import CheckGate
 from shared.auth.fig import FigSecretVerifier
 from shared.inbound.request import InboundRequest
 from shared.sources import elastic_alerts, fig, wallarm
@@ -25,7 +26,10 @@ JSON = {"content-type": "application/json"}
 WINDOW = timedelta(minutes=5)
 # The sources as the root configures them by default (secret names are never read here).
 FIG = fig.FigSource(
-    secret_hash_name="fig-secret-hash", event_types=None, verifier=FigSecretVerifier()
+    secret_hash_name="fig-secret-hash",
+    event_types=None,
+    verifier=FigSecretVerifier(),
+    gate=CheckGate(),
 )
 WALLARM = wallarm.WallarmSource(token_header="x-auth-token", token_name="wallarm-token")
 ELASTIC = elastic_alerts.ElasticAlertsSource(auth_name="elastic-webhook-auth")

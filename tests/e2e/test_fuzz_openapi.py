@@ -1,12 +1,14 @@
 """Schemathesis against the served OpenAPI document, through the local host.
 
 Whatever it sends (valid and invalid bodies, headers, methods), no endpoint may answer
-5xx, and nothing may reach Sentinel: it holds no credentials, so a forwarded row would be
+5xx, and nothing may reach Sentinel. ``schemathesis_hooks.py`` adds the hostile JSON shapes
+of ``tests.hostile`` to the generated bodies: it holds no credentials, so a forwarded row would be
 a way past authentication.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -49,6 +51,11 @@ def schemathesis(host: LocalHostProcess, cwd: Path, *headers: str) -> str:
             *extra,
         ],
         cwd=cwd,
+        env={
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": str(Path(__file__).with_name("schemathesis_hooks.py")),
+            "PYTHONPATH": str(REPO_ROOT),
+        },
         capture_output=True,
         text=True,
         timeout=600,

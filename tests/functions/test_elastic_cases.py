@@ -318,11 +318,52 @@ def test_an_id_in_the_body_must_name_the_urls_incident(
 
 def test_sentinel_unavailable_is_503_with_retry_after(emulators: EmulatorStack, basic: str) -> None:
     """ARM failing: 503 and Retry-After, so the push can be tried again."""
+    created = request("POST", "", parsed("kibana_cases_create_request.json"), authorization=basic)
     emulators.sentinel.faults.add(Fault(status=503, path_regex="/incidents/"))
-    response = request("GET", f"/{uuid.uuid4()}", authorization=basic)
+    response = request("GET", f"/{answer(created)['id']}", authorization=basic)
     assert (response.status_code, answer(response)["error"]["code"]) == (
         503,
         "UpstreamUnavailable",
     )
     assert "Retry-After" in response.headers
     emulators.sentinel.faults.clear()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/{name}", None),
+        ("PUT", "/{name}", {"title": "benign - ignore", "severity": "low", "status": "closed"}),
+        ("PUT", "/{name}/comment", {"body": "nothing to see"}),
+    ],
+)
+def test_an_incident_sentinel_made_itself_is_a_404_like_a_missing_one(
+    emulators: EmulatorStack, basic: str, method: str, path: str, body: Any
+) -> None:
+    """The Kibana credential neither reads nor writes an incident no Kibana case created:
+    the answer is byte for byte the one for a missing incident, and nothing changes."""
+    foreign = emulators.sentinel.seed_incident(title="Real attack", status="New")
+    name = foreign["name"]
+    if body is not None and "title" in body:
+        body = {**body, "id": name}
+    if body is not None and "body" in body:
+        body = {**body, "incidentId": name}
+    response = request(method, path.format(name=name), body, authorization=basic)
+    missing = request(method, path.format(name=uuid.uuid4()), body, authorization=basic)
+    assert response.status_code == missing.status_code == 404
+    assert response.get_body() == missing.get_body()
+    assert stored(emulators, name)["title"] == "Real attack"
+    assert stored(emulators, name)["status"] == "New"
+    assert emulators.sentinel.comments(name) == []
+    assert emulators.sentinel.calls("put") == 0
+
+
+def test_a_case_incident_stays_reachable_after_the_bridge_restarts(
+    emulators: EmulatorStack, basic: str
+) -> None:
+    """The record of a case's incident is kept in Table storage, not in the process."""
+    created = request("POST", "", parsed("kibana_cases_create_request.json"), authorization=basic)
+    name = answer(created)["id"]
+    fresh_root()
+    got = request("GET", f"/{name}", authorization=basic)
+    assert (got.status_code, answer(got)["id"]) == (200, name)

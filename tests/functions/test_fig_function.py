@@ -4,6 +4,7 @@ HTTPS to the emulated Key Vault, managed identity and Logs Ingestion API."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from azure.storage.blob import ContainerClient
@@ -225,3 +226,32 @@ def test_disabled_event_types_are_not_forwarded(
     assert response.status_code == 200
     assert json.loads(response.get_body())["forwarded"] is False
     assert emulators.ingestion.rows() == []
+
+
+def test_a_wrong_secret_flood_from_one_address_gets_429_and_spares_others(
+    emulators: EmulatorStack, fig_credentials: FigCredentials
+) -> None:
+    """Many new wrong secrets from one address: 401s, then 429 + Retry-After without bcrypt;
+    the real sender, from another address, is still answered 202."""
+    flooder = {"X-Forwarded-For": "203.0.113.66:40000"}
+    body = raw(FIG_EVENTS["SecurityEvent"])
+    statuses = []
+    for _ in range(40):
+        request = fig_request(
+            "SecurityEvent", body, authorization=f"Secret {uuid.uuid4()}", headers=flooder
+        )
+        response = call_http("fig_webhook", request)
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            assert response.headers["Retry-After"].isdigit()
+            assert json.loads(response.get_body())["error"]["code"] == "TooManyRequests"
+    assert set(statuses) == {401, 429}
+    assert statuses.index(429) <= 31  # the per-address budget, not the whole flood, was paid
+    real = fig_request(
+        "SecurityEvent",
+        body,
+        authorization=fig_credentials.header,
+        headers={"X-Forwarded-For": "198.51.100.20:1234"},
+    )
+    assert call_http("fig_webhook", real).status_code == 202
+    assert len(emulators.ingestion.rows(STREAM)) == 1

@@ -3,21 +3,28 @@ adapters: no input without valid credentials may give a 5xx, a crash, or a row."
 
 from __future__ import annotations
 
+import base64
 import json
+import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import azure.functions as func
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from local.emulators.stack import EmulatorStack
+from shared.auth.standard_webhooks import decode_secret, sign
 from tests.azure_fixtures import FigCredentials, use_settings
 from tests.functions.app_functions import call_http
 from tests.fuzzing import METHODS, generated_request
+from tests.hostile import hostile_bodies
 from tests.logscan import remember_secret
 
 pytestmark = pytest.mark.usefixtures("app_env")
+WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 # function name -> (route, route params)
 ENDPOINTS: dict[str, tuple[str, dict[str, str]]] = {
@@ -35,6 +42,7 @@ json_values = st.recursive(
 )
 bodies = st.one_of(
     st.binary(max_size=300),
+    hostile_bodies,
     json_values.map(lambda value: json.dumps(value).encode()),
     st.lists(json_values, max_size=3).map(lambda lines: "\n".join(map(json.dumps, lines)).encode()),
 )
@@ -57,13 +65,11 @@ headers = st.dictionaries(
 
 
 @pytest.fixture(autouse=True)
-def _sources_on(emulators: EmulatorStack) -> Iterator[None]:
+def _sources_on(app_env: dict[str, str], emulators: EmulatorStack) -> Iterator[None]:
     """Every source switched on, with credentials the generated requests do not know."""
     emulators.keyvault.set_secret("wallarm-token", remember_secret("wallarm-token-0123456789"))
     emulators.keyvault.set_secret("elastic-webhook-auth", remember_secret("kibana:pass-0123456789"))
-    emulators.keyvault.set_secret(
-        "demo-whsec", remember_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-    )
+    emulators.keyvault.set_secret("demo-whsec", remember_secret(WHSEC))
     use_settings(
         INGEST_SOURCES=json.dumps(
             {"demo": {"stream": "Custom-BridgeEvents", "secretNames": ["demo-whsec"]}}
@@ -91,6 +97,50 @@ def test_no_generated_request_is_a_5xx_or_a_row(
         request = generated_request(method, route, params, generated_headers, body)
         response = call_http(name, request)
         assert response.status_code < 500, response.get_body()
+        assert emulators.ingestion.rows() == []
+
+    check()
+
+
+def _credentials(name: str, fig: FigCredentials, body: bytes) -> dict[str, str]:
+    """Headers that authenticate ``body`` to ``name``'s source (see _sources_on)."""
+    if name == "fig_webhook":
+        return {"Authorization": fig.header}
+    if name == "wallarm_webhook":
+        return {"X-Auth-Token": "wallarm-token-0123456789"}
+    if name == "elastic_alerts_webhook":
+        basic = base64.b64encode(b"kibana:pass-0123456789").decode()
+        return {"Authorization": f"Basic {basic}"}
+    msg_id = f"msg_{uuid.uuid4().hex}"
+    now = int(time.time())
+    signature = sign(decode_secret(WHSEC), msg_id, now, body)
+    return {"webhook-id": msg_id, "webhook-timestamp": str(now), "webhook-signature": signature}
+
+
+@pytest.mark.parametrize("name", sorted(ENDPOINTS))
+def test_hostile_bodies_with_valid_credentials_are_4xx(
+    name: str, emulators: EmulatorStack, fig_credentials: FigCredentials
+) -> None:
+    """Past authentication, every hostile body shape is a 4xx JSON error: never a 5xx, no row."""
+    route, params = ENDPOINTS[name]
+
+    @settings(max_examples=40)
+    @given(body=hostile_bodies)
+    def check(body: bytes) -> None:
+        request = func.HttpRequest(
+            method="POST",
+            url=f"http://localhost:7071/api/{route}",
+            headers={
+                "Content-Type": "application/json",
+                **_credentials(name, fig_credentials, body),
+            },
+            params={},
+            route_params=params,
+            body=body,
+        )
+        response = call_http(name, request)
+        assert response.status_code in {400, 413, 415}, response.get_body()  # authenticated
+        assert json.loads(response.get_body())["error"]["code"]
         assert emulators.ingestion.rows() == []
 
     check()

@@ -201,3 +201,37 @@ def test_every_callback_is_counted_for_bridge_health(token: str) -> None:
         return after.get(key, 0) - before.get(key, 0)
 
     assert (delta("received"), delta("rejected:Unauthorized")) == (1, 1)
+
+
+@pytest.mark.parametrize("external_id", ["a/b?c#d", "x\\y", "../..", "INC 0912 10", "a" * 300])
+def test_an_external_id_that_is_no_safe_key_is_looked_up_hashed(
+    external_id: str, token: str
+) -> None:
+    """Table storage never sees it raw: an unknown incident (200), not a 503 naming parts."""
+    response = call(token, event("signl4_outbound_signl_acknowledged.json", external_id))
+    assert response.status_code == 200
+    assert json.loads(response.get_body()) == {"handled": False, "reason": "unknown incident"}
+
+
+@pytest.mark.parametrize("external_id", ["\u0007bell", "tab\there", "a" * 1025])
+def test_an_external_id_that_cannot_be_an_id_is_400(external_id: str, token: str) -> None:
+    """Control characters or over 1024 characters: 400 InvalidKey."""
+    response = call(token, event("signl4_outbound_signl_acknowledged.json", external_id))
+    assert response.status_code == 400
+    assert json.loads(response.get_body())["error"]["code"] == "InvalidKey"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"eventType": 201, "id": "x", "id": "y"}',
+        b'{"eventType": 201, "id": "\\ud800"}',
+        b'{"eventType": 1e400, "id": "x"}',
+        b'{"a":' * 990 + b"1" + b"}" * 990,
+    ],
+)
+def test_hostile_bodies_are_400_with_their_code(body: bytes, token: str) -> None:
+    """The callback uses the one body parser: duplicate keys, surrogates, 1e400, depth."""
+    response = call(token, body)
+    assert response.status_code == 400
+    assert json.loads(response.get_body())["error"]["code"] != "MalformedPayload"

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.auth.fig import FigSecretVerifier
 from shared.bootstrap.sources import SourceCatalog, SourceMemory
 from shared.config.ingest import IngestConfig
 from shared.config.settings import Settings
@@ -16,6 +15,7 @@ from shared.inbound.request import InboundRequest
 from shared.rows.schema import load_table
 from shared.sources import ingest
 from shared.sources.base import Parsed
+from shared.sources.replay_guard import ReplayGuard
 from tests.payloads import raw
 from tests.unit.test_intake import BASE_SETTINGS
 
@@ -32,9 +32,9 @@ class Clock:
         return self.now
 
 
-def bound(guard: ingest.ReplayGuard | None = None) -> ingest.IngestSource:
+def bound(guard: ReplayGuard | None = None) -> ingest.IngestSource:
     config = SETTINGS.ingest.sources["acme"]
-    return ingest.IngestSource("acme", config, guard or ingest.ReplayGuard())
+    return ingest.IngestSource("acme", config, guard or ReplayGuard())
 
 
 def parse(
@@ -96,7 +96,7 @@ def test_wallarm_header_setting_must_be_a_header_name() -> None:
 @pytest.mark.parametrize("route", ["other", "ACME", "acme/x", "", "-acme"])
 def test_unlisted_or_malformed_source_names_are_404(route: str) -> None:
     """Only sources listed in INGEST_SOURCES exist."""
-    catalog = SourceCatalog(SETTINGS, SourceMemory(FigSecretVerifier(), ingest.ReplayGuard()))
+    catalog = SourceCatalog(SETTINGS, SourceMemory.fresh())
 
     def listed() -> None:
         ingest.route_of(route).check_route(route)
@@ -139,21 +139,57 @@ def test_event_id_is_the_message_id() -> None:
     assert one == again != other
 
 
-def test_a_message_is_remembered_only_once_accepted() -> None:
-    """Before on_accepted the same id gives a row again (a retry after 503); after, none."""
-    source = bound(ingest.ReplayGuard())
+def test_a_message_in_flight_is_a_duplicate_and_a_failed_one_is_released() -> None:
+    """While one copy is in flight others get no row; a delivery that failed (on_finished
+    without on_accepted) frees the id, so the sender's retry gives a row."""
+    source = bound(ReplayGuard())
     first = parse(source, b"{}")
-    assert len(parse(source, b"{}").rows) == 1  # not yet accepted by Sentinel
-    assert first.on_accepted is not None
-    first.on_accepted()
+    assert len(first.rows) == 1
+    assert parse(source, b"{}").duplicate  # in flight: reserved before delivery
+    assert first.on_finished is not None
+    first.on_finished()  # the delivery failed (503): released
+    retry = parse(source, b"{}")
+    assert len(retry.rows) == 1
+    assert retry.on_accepted is not None
+    assert retry.on_finished is not None
+    retry.on_accepted()
+    retry.on_finished()  # after acceptance, finishing keeps it remembered
     assert parse(source, b"{}").rows == []
     assert len(parse(source, b"{}", "msg_2").rows) == 1
+
+
+def test_a_body_refused_at_parse_releases_its_reservation() -> None:
+    """A 400 for the body leaves the id free: the fixed message can still be sent."""
+    source = bound(ReplayGuard())
+    with pytest.raises(MalformedPayload):
+        parse(source, b'{"a": 1e400}')
+    assert len(parse(source, b"{}").rows) == 1
+
+
+def test_only_one_of_many_concurrent_reservations_wins() -> None:
+    """reserve is atomic: 20 threads racing for one id, exactly one claim."""
+    import threading
+
+    guard = ReplayGuard()
+    barrier = threading.Barrier(20)
+    wins: list[bool] = []
+
+    def claim() -> None:
+        barrier.wait()
+        wins.append(guard.reserve(("acme", "msg_race")))
+
+    threads = [threading.Thread(target=claim) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(wins) == [False] * 19 + [True]
 
 
 def test_replay_memory_is_bounded_in_time_and_size() -> None:
     """Ids are forgotten after the window, and the oldest go first when full."""
     clock = Clock()
-    guard = ingest.ReplayGuard(window_seconds=60, max_entries=2, monotonic=clock)
+    guard = ReplayGuard(window_seconds=60, max_entries=2, monotonic=clock)
     guard.remember(("acme", "a"))
     guard.remember(("acme", "b"))
     guard.remember(("acme", "c"))
@@ -164,7 +200,7 @@ def test_replay_memory_is_bounded_in_time_and_size() -> None:
 
 def test_memory_is_per_source() -> None:
     """The same webhook-id from two sources is two messages."""
-    guard = ingest.ReplayGuard()
+    guard = ReplayGuard()
     guard.remember(("acme", "msg_1"))
     assert not guard.seen(("other", "msg_1"))
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.auth.fig import FigSecretVerifier, hash_fig_secret
+from shared.auth.fig import hash_fig_secret
 from shared.bootstrap.sources import SourceCatalog, SourceMemory
 from shared.config.settings import Settings
 from shared.inbound.intake import IntakeDeps, SourceEndpoint
@@ -17,7 +17,6 @@ from shared.inbound.pipeline import Reply, serve
 from shared.inbound.request import InboundRequest
 from shared.sources import fig
 from shared.sources.base import SourceRoute
-from shared.sources.ingest import ReplayGuard
 from shared.telemetry.counting import Telemetry
 from shared.telemetry.metrics import Counters
 from tests.fakes import FakeDeadLetters, FakeQueue, FakeSecrets, FakeSink
@@ -55,9 +54,7 @@ class World:
             retry_base_seconds=self.settings.retry_base_seconds,
             retry_max_seconds=self.settings.retry_max_seconds,
         )
-        self.sources = SourceCatalog(
-            self.settings, SourceMemory(FigSecretVerifier(), ReplayGuard())
-        )
+        self.sources = SourceCatalog(self.settings, SourceMemory.fresh())
 
     def serve(self, route_info: SourceRoute, route: str, request: InboundRequest) -> Reply:
         """The request through the pipeline, to the source at ``route_info``/``route``."""

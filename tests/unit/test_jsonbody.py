@@ -6,11 +6,12 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.errors import MalformedPayload, PayloadTooLarge
+from shared.errors import MalformedPayload, NestedTooDeep, PayloadTooLarge
 from shared.inbound.jsonbody import array_items, parse_json, parse_json_object
+from shared.inbound.jsonguard import MAX_DEPTH, check_depth
 
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
@@ -69,3 +70,62 @@ def test_array_items_refuse_what_is_not_one_array(body: bytes) -> None:
     """Not an array, unterminated, a missing comma, trailing text, NaN, not UTF-8: 400."""
     with pytest.raises(MalformedPayload):
         list(array_items(body, limit=10))
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b'{"a": 1e400}', "NonFiniteNumber"),
+        (b'{"a": -1e400}', "NonFiniteNumber"),
+        (b"[NaN]", "NonFiniteNumber"),
+        (b'{"a": -Infinity}', "NonFiniteNumber"),
+        (b'{"a": "\\ud800"}', "InvalidText"),
+        (b'{"\\udfff": 1}', "InvalidText"),
+        (b'[["x", "\\uDBFF"]]', "InvalidText"),
+        (b'{"Success": false, "Success": true}', "DuplicateKey"),
+        (b'[{"a": {"b": 1, "b": 1}}]', "DuplicateKey"),
+        (b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1), "NestedTooDeep"),
+        (b'{"a":' * 980 + b"1" + b"}" * 980, "NestedTooDeep"),
+        (b"[" * 100_000, "NestedTooDeep"),
+        (b"{", "MalformedPayload"),
+    ],
+)
+def test_every_hostile_shape_has_its_own_code(body: bytes, code: str) -> None:
+    """Each hostile body is a MalformedPayload (400) whose code names the rule broken."""
+    with pytest.raises(MalformedPayload) as refused:
+        parse_json(body)
+    assert refused.value.code == code
+    assert refused.value.status == 400
+
+
+def test_nesting_at_the_limit_and_brackets_in_strings_are_fine() -> None:
+    """Exactly MAX_DEPTH levels parse; brackets and escaped quotes inside strings do not count."""
+    assert parse_json(b"[" * MAX_DEPTH + b"]" * MAX_DEPTH) is not None
+    text = "[" * 500 + '\\"{' * 500
+    assert parse_json(json.dumps({"a": text}).encode()) == {"a": text}
+
+
+def test_surrogate_pairs_and_large_finite_numbers_are_fine() -> None:
+    """A proper pair (an emoji) and 1e308 are ordinary values."""
+    assert parse_json(b'{"a": "\\ud83d\\ude00", "b": 1e308}') == {"a": "\U0001f600", "b": 1e308}
+
+
+def test_depth_is_checked_without_quadratic_backtracking() -> None:
+    """An unterminated string full of escaped quotes is scanned in linear time (it finishes)."""
+    with pytest.raises(MalformedPayload):
+        check_depth(b'["' + b'\\"[' * 200_000, limit=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.integers() | st.text(), lambda inner: st.lists(inner, max_size=3)))
+def test_depth_scan_agrees_with_the_parsed_depth(value: object) -> None:
+    """The byte scan finds exactly the depth of the document json.dumps wrote."""
+
+    def depth(item: object) -> int:
+        return 1 + max(map(depth, item), default=0) if isinstance(item, list) else 0
+
+    body = json.dumps(value).encode()
+    check_depth(body, depth(value))
+    if depth(value) > 0:
+        with pytest.raises(NestedTooDeep):
+            check_depth(body, depth(value) - 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from tests import logscan
 from tests.logscan import CapturingHandler, find_leaks
 
 
@@ -28,3 +29,17 @@ def test_a_secret_in_a_record_or_file_is_found(tmp_path: Path) -> None:
 def test_clean_logs_have_no_leaks(tmp_path: Path) -> None:
     """No secret, no finding."""
     assert find_leaks({"s3cr3t-value-123"}, ["all fine"], [tmp_path / "missing.log"]) == []
+
+
+def test_every_log_file_under_a_root_is_scanned(tmp_path: Path) -> None:
+    """A host log nobody registered is still found under the session's temporary root."""
+    nested = tmp_path / "run" / "state"
+    nested.mkdir(parents=True)
+    (nested / "host.log").write_text("Authorization Secret s3cr3t-value-123")
+    logscan.LOG_ROOTS.append(tmp_path)
+    try:
+        assert nested / "host.log" in logscan.all_log_files()
+        assert find_leaks({"s3cr3t-value-123"}, [], logscan.all_log_files())
+    finally:
+        logscan.LOG_ROOTS.remove(tmp_path)
+        (nested / "host.log").unlink()

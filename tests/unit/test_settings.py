@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.auth.fig import FigSecretVerifier
 from shared.bootstrap.sources import SourceCatalog, SourceMemory
 from shared.config.settings import SETTINGS, Settings
 from shared.errors import ConfigError, FeatureOff
-from shared.sources.ingest import ReplayGuard
 
 VALID = {
     "KEY_VAULT_URI": "https://kv-bridge.vault.azure.net/",
@@ -75,7 +73,7 @@ def test_a_feature_setting_turns_off_only_that_feature() -> None:
 def test_unknown_fig_event_types_turn_off_fig_alone() -> None:
     """FIG_EVENT_TYPES naming an unknown type: Fig is off and says which; Wallarm is built."""
     settings = Settings.from_env({**VALID, "FIG_EVENT_TYPES": "SecurityEvent,Logins"})
-    catalog = SourceCatalog(settings, SourceMemory(FigSecretVerifier(), ReplayGuard()))
+    catalog = SourceCatalog(settings, SourceMemory.fresh())
     with pytest.raises(FeatureOff) as off:
         catalog.source("fig")
     assert "Logins" in off.value.problems[0]

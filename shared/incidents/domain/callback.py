@@ -10,19 +10,23 @@ SIGNL4 signs nothing: the route's token is the gate. The events (payloads.md, se
 - anything else (created 200, escalated 202, duty 300-303): nothing to do.
 
 ``alert.externalEventId`` is what the bridge sent as ``X-S4-ExternalID``: the incident's
-name. Each comment's id is derived from SIGNL4's event ``id`` (and its type and status),
-so a redelivered event writes the same comment again instead of a second one.
+name; it reaches Table storage only as a safe key (``shared.rows.tablekeys``: a GUID as it
+is, other text hashed, so an id such as ``a/b?c#d`` from another integration is simply an
+incident the bridge never forwarded), and one that cannot be an id at all (control
+characters, over 1024 characters) is refused (400). Each comment's id is derived from
+SIGNL4's event ``id`` (and its type and status), so a redelivered event writes the same
+comment again, not a second.
 """
 
 from __future__ import annotations
 
 import enum
-import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
-from shared.errors import MalformedPayload
+from shared.errors import InvalidKey, MalformedPayload
+from shared.inbound.jsonbody import parse_json_object
+from shared.rows.tablekeys import is_valid_id
 
 ACKNOWLEDGED, CLOSED = 2, 4
 STATUS_CHANGED, ANNOTATED = 201, 203
@@ -81,12 +85,7 @@ def parse_event(body: bytes) -> Signl4Event:
     Raises:
         MalformedPayload: not JSON, not an object, or fields of the wrong type.
     """
-    try:
-        document: Any = json.loads(body)
-    except ValueError:
-        raise MalformedPayload("The body is not JSON.") from None
-    if not isinstance(document, dict):
-        raise MalformedPayload("The body is not a JSON object.")
+    document = parse_json_object(body)  # the one parser: every hostile body is a 400
     event_type = document.get("eventType")
     event_id = document.get("id")
     if not isinstance(event_type, int) or isinstance(event_type, bool):
@@ -102,6 +101,8 @@ def parse_event(body: bytes) -> Signl4Event:
     incident = alert.get("externalEventId", "")
     if (status is not None and not _is_int(status)) or not isinstance(incident, str):
         raise MalformedPayload("alert.statusCode must be a number, externalEventId a string.")
+    if incident.strip() and not is_valid_id(incident.strip()):
+        raise InvalidKey("alert.externalEventId is not an id (control characters or too long).")
     kind = _kind(event_type, status)
     message = annotation.get("message", "")
     if kind is Kind.ANNOTATE and (not isinstance(message, str) or not message):
