@@ -13,6 +13,7 @@ bcrypt runs on a small bounded pool of its own; see ``shared.auth.bcrypt_guard``
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
@@ -95,6 +96,11 @@ class FigSecretVerifier:
         """True when this header was verified against this hash within the TTL (no bcrypt)."""
         return self._known(self._verified, authorization, stored_hash)
 
+    def check_key(self, authorization: str, stored_hash: str) -> bytes:
+        """An HMAC naming this secret-and-hash check, never the secret: concurrent
+        requests with the same key share one bcrypt run."""
+        return self._verified.digest(presented_secret(authorization), stored_hash)
+
     def refused_recently(self, authorization: str | None, stored_hash: str) -> bool:
         """True when this header failed against this hash within the failure TTL."""
         return self._known(self._failed, authorization, stored_hash)
@@ -144,6 +150,7 @@ class FigSecretAuth:
         self._secret_hash_name = secret_hash_name
         self._verifier = verifier
         self._gate = gate
+        self._running: dict[bytes, asyncio.Future[None]] = {}
 
     async def authenticate(self, request: InboundRequest, secrets: SecretStore) -> None:
         """Check ``Authorization: Secret <secret>`` against the hash in Key Vault."""
@@ -165,9 +172,20 @@ class FigSecretAuth:
             return
         if self._verifier.refused_recently(header, stored_hash):
             raise Unauthorized
+        key = self._verifier.check_key(header or "", stored_hash)
+        running = self._running.get(key)
+        if running is not None:  # the same secret is being checked: share that run's answer
+            await asyncio.shield(running)
+            return
+        # bcrypt takes ~0.1 s of CPU: on the gate's own pool, never the event loop's.
+        check = asyncio.ensure_future(
+            self._gate.run(client, lambda: self._verifier.verify(header, stored_hash))
+        )
+        self._running[key] = check
         try:
-            # bcrypt takes ~0.1 s of CPU: on the gate's own pool, never the event loop's.
-            await self._gate.run(client, lambda: self._verifier.verify(header, stored_hash))
+            await check
         except Unauthorized:
             self._gate.failed(client)
             raise
+        finally:
+            self._running.pop(key, None)

@@ -242,3 +242,36 @@ def test_a_sender_that_keeps_sending_stays_remembered() -> None:
         clock.now += 8
         assert sliding.digest(SECRET, HASH) in sliding
     assert fixed.digest(SECRET, HASH) not in fixed
+
+
+def test_a_burst_of_the_right_secret_shares_one_check() -> None:
+    """Ten concurrent posts from Fig on a cold process: one bcrypt run, ten passes, no 429
+    (the gate's per-client limit of one would otherwise refuse nine of them)."""
+
+    async def scenario() -> None:
+        gate = CountingGate()
+        auth = FigSecretAuth(SETTINGS.fig_secret_hash_name, FigSecretVerifier(), gate)
+        secrets = FakeSecrets({SETTINGS.fig_secret_hash_name: HASH})
+        await asyncio.gather(
+            *(auth.authenticate(request(f"Secret {SECRET}"), secrets) for _ in range(10))
+        )
+        assert gate.runs == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_burst_of_one_wrong_secret_shares_one_refusal() -> None:
+    """Concurrent copies of one wrong secret: every one is refused, bcrypt paid once."""
+
+    async def scenario() -> None:
+        gate = CountingGate()
+        auth = FigSecretAuth(SETTINGS.fig_secret_hash_name, FigSecretVerifier(), gate)
+        secrets = FakeSecrets({SETTINGS.fig_secret_hash_name: HASH})
+        outcomes = await asyncio.gather(
+            *(auth.authenticate(request("Secret wrong"), secrets) for _ in range(5)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(outcome, Unauthorized) for outcome in outcomes)
+        assert gate.runs == 1
+
+    asyncio.run(scenario())
