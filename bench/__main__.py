@@ -13,6 +13,7 @@ import platform
 import sys
 from collections.abc import Callable
 
+from bench.batches import bench_big_batches
 from bench.delivery import bench_coalescing, bench_drain, bench_packing
 from bench.incidents import bench_incidents
 from bench.intake import bench_cold_start, bench_intake
@@ -37,6 +38,7 @@ def main() -> int:
         bench_packing,
         lambda: bench_drain(events=drain_events, senders=senders),
         bench_wallarm,
+        bench_big_batches,
         bench_incidents,
     )
     for section in sections:

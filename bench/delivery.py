@@ -24,11 +24,12 @@ from local.emulators.faults import Fault
 from local.emulators.stack import EmulatorStack
 from local.host.process import LocalHostProcess
 from shared.adapters.ingestion import LogsIngestionSink
-from shared.auth.fig import hash_fig_secret
-from shared.sources.base import InboundRequest
-from shared.sources.fig import SOURCE as FIG
+from shared.auth.fig import FigSecretVerifier, hash_fig_secret
+from shared.inbound.request import InboundRequest
+from shared.sources.fig import FigSource
 
 STREAM = "Custom-FigEvents"
+FIG = FigSource(secret_hash_name="fig-secret-hash", event_types=None, verifier=FigSecretVerifier())
 
 
 def _fig_rows(count: int) -> list[dict[str, Any]]:

@@ -18,10 +18,9 @@ from pathlib import Path
 
 from bench.env import local_azure
 from local.emulators.stack import EmulatorStack
-from shared.bootstrap import build_bridge
+from shared.bootstrap import Root
+from shared.bootstrap.incidents import IncidentWiring
 from shared.incidents.poller import PollResult, poll
-from shared.incidents.wiring import IncidentWiring, build_incident_wiring
-from shared.settings import Settings
 
 
 def bench_incidents(*, incidents: int | None = None) -> list[str]:
@@ -68,8 +67,7 @@ def _fresh(stack: EmulatorStack, env: dict[str, str]) -> IncidentWiring:
     stack.sentinel.reset()
     stack.signl4.reset()
     table = {"HEALTH_TABLE_NAME": f"bench{uuid.uuid4().hex[:10]}"}
-    bridge = build_bridge(Settings.from_env({**env, **table}))
-    return build_incident_wiring(bridge, {**env, **table})
+    return Root({**env, **table}).incidents()
 
 
 def _poll(wiring: IncidentWiring, *, augment: bool, sweep: bool) -> PollResult:

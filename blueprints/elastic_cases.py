@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from blueprints.http import ALL_METHODS, inbound, to_response
-from shared.cases.receive import Endpoint, receive_case
-from shared.cases.wiring import get_case_wiring
+from blueprints.http import ALL_METHODS, answer
+from shared.bootstrap import root
+from shared.cases.receive import Endpoint
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
 
@@ -26,7 +26,7 @@ blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azur
 )
 async def elastic_cases_create(req: func.HttpRequest) -> func.HttpResponse:
     """Create the Sentinel incident for a Kibana case; answers its id and title."""
-    return to_response(await receive_case(Endpoint.CASES, "", inbound(req), get_case_wiring))
+    return await answer(root().case_endpoint(Endpoint.CASES), req)
 
 
 @blueprint.function_name("elastic_cases_incident")
@@ -36,7 +36,7 @@ async def elastic_cases_create(req: func.HttpRequest) -> func.HttpResponse:
 async def elastic_cases_incident(req: func.HttpRequest) -> func.HttpResponse:
     """GET: the incident's id and title. PUT: apply the case's fields to it."""
     incident = req.route_params.get("id", "")
-    return to_response(await receive_case(Endpoint.CASE, incident, inbound(req), get_case_wiring))
+    return await answer(root().case_endpoint(Endpoint.CASE, incident), req)
 
 
 @blueprint.function_name("elastic_cases_comment")
@@ -48,5 +48,4 @@ async def elastic_cases_incident(req: func.HttpRequest) -> func.HttpResponse:
 async def elastic_cases_comment(req: func.HttpRequest) -> func.HttpResponse:
     """Add the case's comment to the incident (once, however often it is sent)."""
     incident = req.route_params.get("id", "")
-    reply = await receive_case(Endpoint.COMMENT, incident, inbound(req), get_case_wiring)
-    return to_response(reply)
+    return await answer(root().case_endpoint(Endpoint.COMMENT, incident), req)

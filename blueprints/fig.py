@@ -1,18 +1,17 @@
 """``/api/fig/{event}``: Fig's webhooks.
 
 Anonymous at the Functions level on purpose: Fig cannot send a function key and drops
-``?code=`` when it builds the URL, so Fig's own secret, checked in ``shared.intake``,
-is the gate.
+``?code=`` when it builds the URL, so Fig's own secret, checked by the source's
+authenticator in the request pipeline, is the gate.
 """
 
 from __future__ import annotations
 
 import azure.functions as func
 
-from blueprints.http import ALL_METHODS, inbound, to_response
-from shared.bootstrap import get_bridge
-from shared.intake import receive
-from shared.sources.fig import SOURCE as FIG
+from blueprints.http import ALL_METHODS, answer
+from shared.bootstrap import root
+from shared.sources import fig
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
 
@@ -23,5 +22,5 @@ blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azur
 )
 async def fig_webhook(req: func.HttpRequest) -> func.HttpResponse:
     """Receive one Fig webhook; 202 once Sentinel accepted it."""
-    reply = await receive(FIG, req.route_params.get("event", ""), inbound(req), get_bridge)
-    return to_response(reply)
+    event = req.route_params.get("event", "")
+    return await answer(root().source_endpoint(fig.ROUTE, event), req)

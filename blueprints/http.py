@@ -1,4 +1,4 @@
-"""Between ``func.HttpRequest``/``HttpResponse`` and the services' plain request and reply."""
+"""Between ``func.HttpRequest``/``HttpResponse`` and the pipeline's plain request and reply."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import azure.functions as func
 
-from shared.intake import Reply
-from shared.sources.base import InboundRequest
+from shared.bootstrap import root
+from shared.inbound.pipeline import Endpoint, Reply, serve
+from shared.inbound.request import InboundRequest
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -20,6 +21,7 @@ def inbound(req: func.HttpRequest) -> InboundRequest:
         headers={name.lower(): value for name, value in req.headers.items()},
         body=req.get_body(),
         received=datetime.now(UTC),
+        params=dict(req.params),
     )
 
 
@@ -32,3 +34,8 @@ def to_response(reply: Reply) -> func.HttpResponse:
         mimetype="application/json",
         charset="utf-8",
     )
+
+
+async def answer(endpoint: Endpoint, req: func.HttpRequest) -> func.HttpResponse:
+    """Every HTTP function's body: the request through the pipeline, the reply as JSON."""
+    return to_response(await serve(endpoint, inbound(req), root().telemetry))

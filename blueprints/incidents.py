@@ -11,35 +11,24 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 
 import azure.functions as func
 
-from blueprints.http import ALL_METHODS, inbound, to_response
-from shared.bootstrap import get_bridge
-from shared.errors import BridgeError, ConfigError
-from shared.incidents.poller import destinations, poll
-from shared.incidents.signl4_callback import receive_signl4
-from shared.incidents.wiring import get_forwarder
-from shared.intake import Reply, error_reply
-
-logger = logging.getLogger(__name__)
+from blueprints.http import ALL_METHODS, answer
+from shared.bootstrap import root
+from shared.incidents.schedule import poll_if_configured
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
-_EDGE = "destinations"
+
+OPS = "ops"
 
 
 @blueprint.function_name("incident_poller")
 @blueprint.timer_trigger(arg_name="timer", schedule="%INCIDENT_POLL_SCHEDULE%")
 async def incident_poller(timer: func.TimerRequest) -> None:
     """List what changed in Sentinel and forward it; a settings problem is only logged."""
-    try:
-        forwarder = get_forwarder()
-    except ConfigError as error:
-        logger.error("Incident poll skipped: %s", error)
-        return
-    await poll(forwarder, now=datetime.now(UTC))
+    await poll_if_configured(root().forwarder, now=datetime.now(UTC))
 
 
 @blueprint.function_name("signl4_callback")
@@ -48,39 +37,15 @@ async def incident_poller(timer: func.TimerRequest) -> None:
 )
 async def signl4_callback(req: func.HttpRequest) -> func.HttpResponse:
     """SIGNL4's outbound webhook: acknowledge, close or annotate the incident."""
-    token = req.route_params.get("token", "")
-    reply = await receive_signl4(
-        token,
-        inbound(req),
-        get_forwarder,
-        max_body_bytes=lambda: get_bridge().settings.max_body_bytes,
-    )
-    return to_response(reply)
+    return await answer(root().signl4_endpoint(req.route_params.get("token", "")), req)
 
 
 @blueprint.function_name("destinations_list")
 @blueprint.route(route="ops/destinations", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
 async def destinations_list(req: func.HttpRequest) -> func.HttpResponse:
     """Each enabled destination's breaker."""
-    try:
-        forwarder = get_forwarder()
-        now = datetime.now(UTC)
-        found = []
-        for name in await destinations(forwarder):
-            breaker = await forwarder.state.breaker(name)
-            delivered, failed = breaker.totals(now)
-            found.append(
-                {
-                    "name": name,
-                    "disabled": breaker.disabled,
-                    "disabledAt": breaker.disabled_at.isoformat() if breaker.disabled_at else None,
-                    "delivered12h": delivered,
-                    "failed12h": failed,
-                }
-            )
-    except BridgeError as error:
-        return to_response(error_reply(error, source=_EDGE))
-    return to_response(Reply(200, {"destinations": found}))
+    ops = root().destination_ops()
+    return await answer(root().ops_endpoint(OPS, frozenset({"GET"}), ops.list), req)
 
 
 @blueprint.function_name("destination_enable")
@@ -89,13 +54,5 @@ async def destinations_list(req: func.HttpRequest) -> func.HttpResponse:
 )
 async def destination_enable(req: func.HttpRequest) -> func.HttpResponse:
     """Re-enable a destination its breaker disabled."""
-    name = req.route_params.get("name", "")
-    try:
-        forwarder = get_forwarder()
-        if name not in await destinations(forwarder):
-            body = {"error": {"code": "NotFound", "message": "No such destination."}}
-            return to_response(Reply(404, body))
-        await forwarder.enable(name, now=datetime.now(UTC))
-    except BridgeError as error:
-        return to_response(error_reply(error, source=_EDGE))
-    return to_response(Reply(200, {"name": name, "disabled": False}))
+    enable = root().destination_ops().enable(req.route_params.get("name", ""))
+    return await answer(root().ops_endpoint(OPS, frozenset({"POST"}), enable), req)

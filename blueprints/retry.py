@@ -1,14 +1,11 @@
 """The retry worker (queue trigger) and the dead-letter routes (master key only).
 
 - ``retry_worker``: each message on ``%RETRY_QUEUE_NAME%`` goes to
-  ``shared.retry.deliver_message`` once. It returns for everything it handled
+  ``shared.retrying.worker.deliver_message`` once. It returns for everything it handled
   (delivered, re-queued with backoff, dead-lettered), so the host deletes the message;
   it raises only when storage failed under it, and then the host's own redelivery and
   poison queue take over.
-- ``GET /api/ops/dead-letters?limit=&target=``: counts per target and the first dead
-  letters; ``GET /api/ops/dead-letters/item?name=``: one dead letter, envelope included;
-  ``POST /api/ops/dead-letters/replay`` with ``{"names": [...]}`` or
-  ``{"all": true, "target": "sentinel:Custom-FigEvents"}``: back on the retry queue.
+- ``/api/ops/dead-letters...``: see ``shared.retrying.ops``.
 
 The routes live under ``ops/``, not ``admin/``: the Functions host refuses any route
 starting with ``admin`` ("The specified route conflicts with one or more built in
@@ -18,28 +15,19 @@ event data, so only the master key reads or replays them.
 
 from __future__ import annotations
 
-import json
-import logging
-import random
 from datetime import UTC, datetime
-from typing import Any
 
 import azure.functions as func
 
-from blueprints.http import to_response
-from shared.bootstrap import get_bridge, get_retry_deps, get_retry_storage
-from shared.counting import record_retry
-from shared.errors import BridgeError, MalformedPayload
-from shared.intake import Reply, error_reply
-from shared.replay import MAX_REPLAY, list_dead_letters, replay
-from shared.retry import deliver_message
-
-logger = logging.getLogger(__name__)
+from blueprints.http import answer
+from shared.bootstrap import root
+from shared.retrying.receive import handle_message
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # untyped in azure-functions
-_jitter = random.Random()  # noqa: S311  # backoff jitter, not a secret
+
 ROUTE = "ops/dead-letters"
-_EDGE = "dead-letters"
+OPS = "ops"
+GET, POST = frozenset({"GET"}), frozenset({"POST"})
 
 
 @blueprint.function_name("retry_worker")
@@ -49,10 +37,15 @@ _EDGE = "dead-letters"
 async def retry_worker(msg: func.QueueMessage) -> None:
     """Deliver one retry envelope; raise only if it could not be handed back to storage."""
     text = msg.get_body().decode("utf-8", errors="replace")
-    outcome = await deliver_message(text, get_retry_deps(), now=datetime.now(UTC), rng=_jitter)
-    record_retry(get_bridge(), outcome)
-    logger.info(
-        "Retry message %s (dequeue %s): %s", msg.id, msg.dequeue_count, outcome.result.value
+    bridge = root()
+    await handle_message(
+        text,
+        bridge.retry_deps(),
+        bridge.telemetry(),
+        now=datetime.now(UTC),
+        rng=bridge.rng,
+        message_id=msg.id or "",
+        dequeue_count=msg.dequeue_count or 0,
     )
 
 
@@ -60,86 +53,18 @@ async def retry_worker(msg: func.QueueMessage) -> None:
 @blueprint.route(route=ROUTE, methods=["GET"], auth_level=func.AuthLevel.ADMIN)
 async def dead_letters_list(req: func.HttpRequest) -> func.HttpResponse:
     """Counts per target, the poison queue's depth, and up to ``limit`` summaries."""
-    try:
-        limit = _limit(req.params.get("limit"))
-        storage = get_retry_storage()
-        listed = await list_dead_letters(
-            storage.dead_letters, limit=limit, target=req.params.get("target")
-        )
-        body = listed | {"poisonQueue": await storage.poison.depth()}
-    except BridgeError as error:
-        return to_response(error_reply(error, source=_EDGE))
-    return to_response(Reply(200, body))
+    return await answer(root().ops_endpoint(OPS, GET, root().dead_letter_ops().list), req)
 
 
 @blueprint.function_name("dead_letters_item")
 @blueprint.route(route=ROUTE + "/item", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
 async def dead_letters_item(req: func.HttpRequest) -> func.HttpResponse:
     """One dead letter's document (with the envelope text), or 404."""
-    try:
-        store = get_retry_storage().dead_letters
-        dead = await store.get(req.params.get("name", ""))
-    except ValueError:
-        return to_response(
-            error_reply(MalformedPayload("name is not a dead letter's name."), source=_EDGE)
-        )
-    except BridgeError as error:
-        return to_response(error_reply(error, source=_EDGE))
-    if dead is None:
-        return to_response(
-            Reply(404, {"error": {"code": "NotFound", "message": "No such dead letter."}})
-        )
-    return to_response(Reply(200, {"name": dead.name, **dead.document}))
+    return await answer(root().ops_endpoint(OPS, GET, root().dead_letter_ops().item), req)
 
 
 @blueprint.function_name("dead_letters_replay")
 @blueprint.route(route=ROUTE + "/replay", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
 async def dead_letters_replay(req: func.HttpRequest) -> func.HttpResponse:
     """Put the named dead letters (or all, optionally of one target) back on the queue."""
-    try:
-        names, replay_all, target = _replay_request(req.get_body())
-        storage = get_retry_storage()
-        report = await replay(
-            storage.dead_letters,
-            storage.queue,
-            names=names,
-            replay_all=replay_all,
-            target=target,
-            now=datetime.now(UTC),
-        )
-    except ValueError as error:
-        return to_response(error_reply(MalformedPayload(str(error)), source=_EDGE))
-    except BridgeError as error:
-        return to_response(error_reply(error, source=_EDGE))
-    status = 503 if report.failed else 200
-    return to_response(Reply(status, report.as_json()))
-
-
-def _limit(text: str | None) -> int:
-    if text is None:
-        return 100
-    if not text.isdigit() or not 1 <= int(text) <= MAX_REPLAY:
-        raise MalformedPayload(f"limit must be a whole number from 1 to {MAX_REPLAY}.")
-    return int(text)
-
-
-def _replay_request(body: bytes) -> tuple[list[str], bool, str | None]:
-    """``{"names": [...]}`` or ``{"all": true, "target"?: "..."}``; ValueError otherwise."""
-    try:
-        document: Any = json.loads(body or b"{}")
-    except ValueError:
-        raise ValueError("The body is not JSON.") from None
-    if not isinstance(document, dict) or set(document) - {"names", "all", "target"}:
-        raise ValueError('Send {"names": [...]} or {"all": true, "target": "..."}.')
-    names = document.get("names", [])
-    replay_all = document.get("all", False)
-    target = document.get("target")
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ValueError("names must be a list of dead letter names.")
-    if replay_all is not True and (replay_all is not False or not names):
-        raise ValueError('Send {"names": [...]} or {"all": true}.')
-    if replay_all and names:
-        raise ValueError("Send names or all, not both.")
-    if target is not None and (not isinstance(target, str) or not replay_all):
-        raise ValueError("target is a string, and goes with all.")
-    return names, replay_all, target
+    return await answer(root().ops_endpoint(OPS, POST, root().dead_letter_ops().replay), req)

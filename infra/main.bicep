@@ -98,6 +98,20 @@ param signl4WebhookBase string = ''
 @description('Resource ID of an action group the alert rules notify; empty raises alerts in the portal only.')
 param alertActionGroupId string = ''
 
+@description('Sentinel content to deploy from content/ (analytic rules, hunting queries, ASIM parsers, the workbook), by source: fig, wallarm, elastic, and bridge (the bridge\'s own health). Empty deploys none.')
+@allowed([
+  'fig'
+  'wallarm'
+  'elastic'
+  'bridge'
+])
+param contentSources array = [
+  'fig'
+  'wallarm'
+  'elastic'
+  'bridge'
+]
+
 @description('Tags for every resource.')
 param tags object = {}
 
@@ -211,6 +225,19 @@ module dcr 'app/dcr.bicep' = {
   }
 }
 
+// Sentinel content from content/: rules, hunting queries, ASIM parsers and the workbook, in the
+// workspace's resource group once its tables and Sentinel onboarding exist (docs/content.md).
+module content 'app/content.bicep' = {
+  name: 'content-${suffix}'
+  scope: resourceGroup(workspaceResourceGroup)
+  params: {
+    workspaceName: workspace.outputs.workspaceName
+    location: location
+    contentSources: contentSources
+    tags: tags
+  }
+}
+
 // Storage: host storage, the deployment package container, the retry queue, the dead letters.
 module storage 'app/storage.bicep' = {
   name: 'storage-${suffix}'
@@ -267,6 +294,7 @@ module functionApp 'app/function.bicep' = {
       LOGS_INGESTION_DCR_ID: dcr.outputs.immutableId
       LOGS_INGESTION_AUDIENCE: 'https://monitor.azure.com'
       MAX_BODY_BYTES: '' // empty: the app's default (1 MiB)
+      MAX_ROWS_PER_REQUEST: '' // empty: the app's default (10,000 events per batch request)
       // Retries and dead letters (Storage)
       RETRY_QUEUE_NAME: retryQueueName
       RETRY_SPILL_CONTAINER: retrySpillContainerName

@@ -1,21 +1,35 @@
 """The bridge's exceptions, and the one place they become HTTP statuses.
 
-::
+Every exception the bridge raises on purpose is in this tree::
 
     BridgeError
     ├── RequestRejected              the sender's fault: 4xx, never retried by us
     │   ├── Unauthorized             401  missing, malformed or wrong credentials
     │   ├── MalformedPayload         400  not JSON, not an object, wrong field types
-    │   ├── UnknownEventType         404  no such route or source
+    │   │   └── SchemaError          400  a value does not fit its table column
+    │   ├── NotFound                 404  no such object (dead letter, destination)
+    │   │   └── UnknownEventType     404  no such route, source or incident
+    │   ├── MethodNotAllowed         405  the route exists; ``Allow`` names its methods
     │   ├── PayloadTooLarge          413  body over the configured limit
     │   └── UnsupportedMediaType     415  a content type that is plainly wrong
     ├── ConfigError                  503  settings missing or invalid (lists every problem)
+    │   └── FeatureOff               503  one source or feature is misconfigured; the
+    │                                     others work (``/api/health`` names it)
     ├── SecretMissing                503  Key Vault has no such secret (a source may treat
     │                                     this as "not enabled" and answer 404 instead)
-    └── UpstreamUnavailable          503  Key Vault, the token endpoint or ingestion did not
-        │                                 answer usefully; the sender should retry later
-        └── IngestionFailed          503  the Logs Ingestion API did not accept some rows
+    ├── UpstreamUnavailable          503  Key Vault, the token endpoint, ARM or ingestion
+    │   │                                 did not answer usefully; retry later
+    │   ├── IngestionFailed          503  the Logs Ingestion API did not accept some rows
+    │   ├── IncidentFormatError      503  Sentinel answered with an incident not shaped
+    │   │                                 like one
+    │   ├── IncidentConflict         409 from ARM: a stale etag (re-read and merge)
+    │   └── IncidentNotFound         404 from ARM: no such incident
+    └── Undeliverable                     a delivery that can never succeed as it is:
+        ├── EnvelopeError                 a queue message breaking the envelope rules
+        └── DestinationRefused            a destination refused it for good
+                                          (both dead-lettered, never retried)
 
+``shared.delivery.policy`` alone decides which upstream failures are retried.
 Messages never contain a secret, a hash or a whole payload: they are returned to
 senders and written to logs.
 """
@@ -62,11 +76,34 @@ class MalformedPayload(RequestRejected):
     code = "MalformedPayload"
 
 
-class UnknownEventType(RequestRejected):
-    """The route names no event type or source the bridge knows."""
+class SchemaError(MalformedPayload):
+    """A value does not fit its table column (wrong type, not finite, too deep)."""
+
+    code = "SchemaError"
+
+
+class NotFound(RequestRejected):
+    """No such object."""
 
     status = 404
+    code = "NotFound"
+
+
+class UnknownEventType(NotFound):
+    """The route names no event type, source or incident the bridge knows."""
+
     code = "UnknownEventType"
+
+
+class MethodNotAllowed(RequestRejected):
+    """The route exists but does not take this method."""
+
+    status = 405
+    code = "MethodNotAllowed"
+
+    def __init__(self, allowed: frozenset[str]) -> None:
+        super().__init__(f"This endpoint takes {', '.join(sorted(allowed))}.")
+        self.allowed = allowed
 
 
 class PayloadTooLarge(RequestRejected):
@@ -99,6 +136,18 @@ class ConfigError(BridgeError):
         return "Invalid configuration: " + "; ".join(self.problems)
 
 
+class FeatureOff(ConfigError):
+    """One source or feature is misconfigured and off; the rest of the bridge works."""
+
+    code = "FeatureNotConfigured"
+
+    def __init__(self, feature: str, problems: Sequence[str]) -> None:
+        super().__init__(problems)
+        self.message = f"{feature} is not configured correctly; its operator can see why."
+        self.args = (self.message,)
+        self.feature = feature
+
+
 class SecretMissing(BridgeError):
     """Key Vault answered that the named secret does not exist (or is disabled)."""
 
@@ -126,6 +175,38 @@ class UpstreamUnavailable(BridgeError):
         super().__init__(message)
         self.retry_after = retry_after
         self.upstream_status = upstream_status
+
+
+class IncidentFormatError(UpstreamUnavailable):
+    """Sentinel answered with something not shaped like an incident (or a field of one)."""
+
+    code = "UpstreamUnavailable"
+
+
+class IncidentConflict(UpstreamUnavailable):
+    """ARM answered 409: the etag sent is stale (someone wrote the incident since)."""
+
+
+class IncidentNotFound(UpstreamUnavailable):
+    """ARM answered 404: no such incident."""
+
+
+class Undeliverable(BridgeError):
+    """A delivery that can never succeed as it is: kept as a dead letter, never retried."""
+
+    code = "Undeliverable"
+
+
+class EnvelopeError(Undeliverable):
+    """A queue message or envelope breaks the envelope rules (unknown field, wrong type)."""
+
+    code = "EnvelopeError"
+
+
+class DestinationRefused(Undeliverable):
+    """A destination refused a delivery for good (policy: permanent), or is disabled."""
+
+    code = "DestinationRefused"
 
 
 @dataclass(frozen=True)

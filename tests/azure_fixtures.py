@@ -13,7 +13,7 @@ from azure.keyvault.secrets._shared import http_challenge_cache
 from local.azurite import Azurite
 from local.emulators.stack import EmulatorStack
 from shared.auth.fig import hash_fig_secret
-from shared.bootstrap import reset_bridge
+from shared.bootstrap import install_root, root
 from tests.logscan import remember_secret
 
 
@@ -74,14 +74,38 @@ def app_env(
     monkeypatch: pytest.MonkeyPatch,
     fig_credentials: FigCredentials,
 ) -> Iterator[dict[str, str]]:
-    """The app's settings pointing at the emulators and Azurite, set in os.environ."""
+    """The app's settings pointing at the emulators and Azurite, handed to a fresh root.
+
+    The process environment gets only what the Azure SDKs read themselves (the identity
+    endpoint and the CA bundle); the app's own settings reach it through the root alone.
+    """
     emulators.ingestion.reset()
     emulators.keyvault.reset()
     emulators.identity.reset()
     environment = {**emulators.app_environment(), **storage_env(azurite)}
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
+    for name in SDK_ENVIRONMENT:
+        if name in environment:
+            monkeypatch.setenv(name, environment[name])
     http_challenge_cache.clear()
-    reset_bridge()
+    install_root(environment)
     yield environment
-    reset_bridge()
+    install_root({})
+
+
+SDK_ENVIRONMENT = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "REQUESTS_CA_BUNDLE")
+"""What azure-identity and azure-core read from the process environment themselves."""
+
+
+def fresh_root() -> None:
+    """A new root over the same settings: clients (and their caches) built afresh."""
+    install_root(root().environ)
+
+
+def use_settings(**changes: str | None) -> dict[str, str]:
+    """Install a root over the current root's settings with ``changes`` (None removes one)."""
+    environment = {**root().environ, **{k: v for k, v in changes.items() if v is not None}}
+    for name, value in changes.items():
+        if value is None:
+            environment.pop(name, None)
+    install_root(environment)
+    return environment

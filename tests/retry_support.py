@@ -17,9 +17,9 @@ from azure.storage.queue import QueueClient
 
 from local.azurite import Azurite
 from shared.adapters.retry_storage import RetryStorage, build_retry_storage
+from shared.config.settings import Settings
 from shared.delivery.envelope import Envelope
-from shared.settings import Settings
-from shared.timepolicy import utc_iso
+from shared.rows.timepolicy import utc_iso
 from tests.azure_fixtures import storage_env
 
 STREAM = "Custom-FigEvents"

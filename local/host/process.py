@@ -94,6 +94,11 @@ class LocalHostProcess(Service):
         return key
 
     @property
+    def pid(self) -> int | None:
+        """The host process's id while it runs (for measurements such as peak RSS)."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def running(self) -> bool:
         """Whether the host process is alive."""
         return self._process is not None and self._process.poll() is None

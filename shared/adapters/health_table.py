@@ -11,26 +11,25 @@ Each process upserts its own absolute totals (replace), so writes are idempotent
 two processes ever write the same entity. The bridge health timer adds a marker entity
 (RowKey ``~report``) to a window once it reported it.
 
-``shared.health_flush.Flusher`` decides when a process writes. The SDK client is sync;
+``shared.telemetry.flush.Flusher`` decides when a process writes. The SDK client is sync;
 calls run in a worker thread. Storage failures surface as ``UpstreamUnavailable``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import TableClient, TableEntity, UpdateMode
+from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableEntity
 
-from shared.adapters.storage_common import CLIENT_OPTIONS, unavailable
-from shared.health_rows import Gauges, ReportMarker, StoredWindow
-from shared.metrics import Key, WindowCounts, decode_counts, encode_counts, utc_now
-from shared.storage_connection import StorageConnection
+from shared.adapters.storage_common import table_client, unavailable, upsert_entity
+from shared.config.storage import StorageConnection
+from shared.telemetry.metrics import Key, WindowCounts, decode_counts, encode_counts, utc_now
+from shared.telemetry.rows import Gauges, ReportMarker, StoredWindow
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -132,12 +131,7 @@ class HealthTable:
             raise unavailable(operation, error) from None
 
     def _upsert(self, entity: dict[str, Any]) -> None:
-        try:
-            self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
-        except ResourceNotFoundError:  # TableNotFound: create it, then write once more
-            with contextlib.suppress(ResourceExistsError):
-                self._table.create_table()
-            self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        upsert_entity(self._table, entity)
 
     def _query(self, before: str) -> list[TableEntity]:
         try:
@@ -188,17 +182,4 @@ def build_health_table(
     Raises:
         ValueError: an identity connection without a table service URI.
     """
-    if connection.connection_string is not None:
-        client = TableClient.from_connection_string(
-            connection.connection_string, table_name, **CLIENT_OPTIONS
-        )
-    else:
-        if connection.table_service_uri is None:
-            raise ValueError(
-                f"{connection.setting}__tableServiceUri (or __accountName) must be set for "
-                "the health table"
-            )
-        client = TableClient(
-            connection.table_service_uri, table_name, credential=credential, **CLIENT_OPTIONS
-        )
-    return HealthTable(client)
+    return HealthTable(table_client(connection, credential, table_name))

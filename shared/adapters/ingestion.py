@@ -23,8 +23,8 @@ from typing import Any
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.monitor.ingestion import LogsIngestionClient
 
-from shared.coalesce import Coalescer
 from shared.delivery import DEFAULT_MAX_BODY_BYTES, classify, fit_row, pack
+from shared.delivery.coalesce import Coalescer
 from shared.delivery.policy import Outcome
 from shared.errors import IngestionFailed, Refused, UpstreamUnavailable
 

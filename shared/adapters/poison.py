@@ -4,7 +4,7 @@ The worker raises only when storage fails under it; after ``maxDequeueCount`` su
 failures the Functions host copies the message, still base64-encoded as received, to
 ``<RETRY_QUEUE_NAME>-poison`` and deletes the original. Nothing reads that queue, so
 once storage is healthy again an operator puts its messages back on the retry queue
-(``python -m shared.replay poison``). A message that is not base64 (the host poisons
+(``python -m shared.retrying poison``). A message that is not base64 (the host poisons
 those without calling the function) becomes an unreadable dead letter instead.
 """
 
@@ -23,7 +23,7 @@ from azure.storage.queue import QueueClient, QueueMessage
 from shared.adapters.deadletters import BlobDeadLetters
 from shared.adapters.storage import StorageRetryQueue, queue_client
 from shared.adapters.storage_common import unavailable
-from shared.storage_connection import StorageConnection
+from shared.config.storage import StorageConnection
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential

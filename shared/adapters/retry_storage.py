@@ -21,8 +21,8 @@ from shared.adapters.storage import (
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-    from shared.settings import Settings
-    from shared.storage_connection import StorageConnection
+    from shared.config.settings import Settings
+    from shared.config.storage import StorageConnection
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,8 @@ from azure.core.exceptions import AzureError
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.securityinsight import SecurityInsights
 
-from shared.errors import UpstreamUnavailable
-from shared.incidents.config import IncidentSettings, arm_audience
-from shared.incidents.errors import IncidentConflict, IncidentNotFound
+from shared.config.incidents import IncidentSettings, arm_audience
+from shared.errors import IncidentConflict, IncidentNotFound, UpstreamUnavailable
 
 logger = logging.getLogger(__name__)
 

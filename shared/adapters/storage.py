@@ -37,10 +37,10 @@ from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
 from shared.adapters.deadletters import BlobDeadLetters
 from shared.adapters.storage_common import CLIENT_OPTIONS, unavailable, upload_json
+from shared.config.storage import StorageConnection
 from shared.delivery.backoff import MAX_VISIBILITY_TIMEOUT_SECONDS
 from shared.delivery.envelope import BlobPointer, Envelope, fits_in_queue_message
 from shared.errors import UpstreamUnavailable
-from shared.storage_connection import StorageConnection
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential

@@ -1,4 +1,5 @@
-"""What the storage adapters share: client options, error mapping, JSON blob writes."""
+"""What the storage adapters share: client options, error mapping, JSON blob writes, and
+the Table client and write that create their table on first use."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import contextlib
 import logging
 from typing import Any
 
+from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import TableClient, UpdateMode
 from azure.storage.blob import ContainerClient, ContentSettings
 
+from shared.config.storage import StorageConnection
 from shared.errors import UpstreamUnavailable
 
 logger = logging.getLogger(__name__)
@@ -47,3 +51,33 @@ def upload_json(container: ContainerClient, name: str, text: str, **kwargs: Any)
         with contextlib.suppress(ResourceExistsError):
             container.create_container()
         container.upload_blob(name, data, overwrite=True, content_settings=JSON, **kwargs)
+
+
+def table_client(
+    connection: StorageConnection, credential: TokenCredential | None, name: str
+) -> TableClient:
+    """A ``TableClient`` for ``name``: from the connection string, or URI + identity.
+
+    Raises:
+        ValueError: an identity connection without a table service URI.
+    """
+    if connection.connection_string is not None:
+        return TableClient.from_connection_string(
+            connection.connection_string, name, **CLIENT_OPTIONS
+        )
+    if connection.table_service_uri is None:
+        raise ValueError(
+            f"{connection.setting}__tableServiceUri (or __accountName) must be set for "
+            f"the table {name}"
+        )
+    return TableClient(connection.table_service_uri, name, credential=credential, **CLIENT_OPTIONS)
+
+
+def upsert_entity(table: TableClient, entity: dict[str, Any]) -> None:
+    """Write ``entity`` whole (sync), creating the table on first use."""
+    try:
+        table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+    except ResourceNotFoundError:  # TableNotFound: create it, then write once more
+        with contextlib.suppress(ResourceExistsError):
+            table.create_table()
+        table.upsert_entity(entity, mode=UpdateMode.REPLACE)

@@ -18,9 +18,8 @@ from shared.auth.header_token import TokenPlace, presented_token
 from shared.errors import Unauthorized
 
 if TYPE_CHECKING:
+    from shared.inbound.request import InboundRequest
     from shared.ports import SecretStore
-    from shared.settings import Settings
-    from shared.sources.base import InboundRequest
 
 SCHEME = "basic"
 _T = TypeVar("_T")
@@ -48,18 +47,16 @@ def basic_credentials(authorization: str | None) -> bytes:
 class BasicAuth:
     """The ``Authenticator`` for Basic auth; the secret holds ``user:password``."""
 
-    def __init__(self, secret_name: Callable[[Settings], str]) -> None:
-        """Take the setting that names the Key Vault secret."""
+    def __init__(self, secret_name: str) -> None:
+        """Take the Key Vault secret's name."""
         self._secret_name = secret_name
 
-    async def authenticate(
-        self, request: InboundRequest, secrets: SecretStore, settings: Settings
-    ) -> None:
+    async def authenticate(self, request: InboundRequest, secrets: SecretStore) -> None:
         """Check the Basic credentials against the secret (constant time)."""
         presented = basic_credentials(request.headers.get("authorization"))
         await verify_rotating(
             secrets,
-            [self._secret_name(settings)],
+            [self._secret_name],
             lambda values: matches_any(presented, [v.encode("utf-8") for v in values]),
         )
 
@@ -67,23 +64,19 @@ class BasicAuth:
 class BasicOrTokenAuth:
     """Basic credentials or a token, whichever form the stored secret has."""
 
-    def __init__(
-        self, secret_name: Callable[[Settings], str], token_places: Sequence[TokenPlace]
-    ) -> None:
-        """Take the setting that names the secret, and where a token may be presented."""
+    def __init__(self, secret_name: str, token_places: Sequence[TokenPlace]) -> None:
+        """Take the Key Vault secret's name, and where a token may be presented."""
         self._secret_name = secret_name
         self._places = tuple(token_places)
 
-    async def authenticate(
-        self, request: InboundRequest, secrets: SecretStore, settings: Settings
-    ) -> None:
+    async def authenticate(self, request: InboundRequest, secrets: SecretStore) -> None:
         """Check whichever credentials the request carries against the secret's form."""
         basic = _or_none(lambda: basic_credentials(request.headers.get("authorization")))
         token = _or_none(lambda: presented_token(request.headers, self._places))
         if basic is None and token is None:
             raise Unauthorized  # nothing well formed: refused before any vault read
         await verify_rotating(
-            secrets, [self._secret_name(settings)], lambda values: _check(basic, token, values)
+            secrets, [self._secret_name], lambda values: _check(basic, token, values)
         )
 
 

@@ -27,10 +27,9 @@ import bcrypt
 
 from shared.errors import ConfigError, Unauthorized
 
-if TYPE_CHECKING:  # annotations only: settings imports the sources, which import this
+if TYPE_CHECKING:
+    from shared.inbound.request import InboundRequest
     from shared.ports import SecretStore
-    from shared.settings import Settings
-    from shared.sources.base import InboundRequest
 
 SCHEME = "secret"
 # Fig's secrets are GUIDs; anything far longer is not one and is not worth hashing.
@@ -131,16 +130,16 @@ class FigSecretVerifier:
 class FigSecretAuth:
     """The ``Authenticator`` for Fig: the hash comes from the vault, rotation is followed."""
 
-    def __init__(self, verifier: FigSecretVerifier | None = None) -> None:
-        self._verifier = verifier or FigSecretVerifier()
+    def __init__(self, secret_hash_name: str, verifier: FigSecretVerifier) -> None:
+        """Take the Key Vault secret holding the hash, and the process's verifier (memory)."""
+        self._secret_hash_name = secret_hash_name
+        self._verifier = verifier
 
-    async def authenticate(
-        self, request: InboundRequest, secrets: SecretStore, settings: Settings
-    ) -> None:
+    async def authenticate(self, request: InboundRequest, secrets: SecretStore) -> None:
         """Check ``Authorization: Secret <secret>`` against the hash in Key Vault."""
         header = request.headers.get("authorization")
         presented_secret(header)  # malformed headers fail before any vault read
-        name = settings.fig_secret_hash_name
+        name = self._secret_hash_name
         stored_hash = await secrets.get(name)
         try:
             await self._check(header, stored_hash)

@@ -8,7 +8,7 @@ malformed value there is a 401, never a 500.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,9 +16,8 @@ from shared.auth.common import MAX_CREDENTIAL_LENGTH, matches_any, verify_rotati
 from shared.errors import Unauthorized
 
 if TYPE_CHECKING:
+    from shared.inbound.request import InboundRequest
     from shared.ports import SecretStore
-    from shared.settings import Settings
-    from shared.sources.base import InboundRequest
 
 
 @dataclass(frozen=True)
@@ -55,22 +54,16 @@ def presented_token(headers: Mapping[str, str], places: Sequence[TokenPlace]) ->
 
 
 class HeaderTokenAuth:
-    """The ``Authenticator`` for a token in a header; header and secret named by settings."""
+    """The ``Authenticator`` for a token in a header, configured when it is built."""
 
-    def __init__(
-        self,
-        places: Callable[[Settings], Sequence[TokenPlace]],
-        secret_name: Callable[[Settings], str],
-    ) -> None:
-        """Take where to look for the token and which secret holds it, both from settings."""
-        self._places = places
+    def __init__(self, places: Sequence[TokenPlace], secret_name: str) -> None:
+        """Take where to look for the token and the Key Vault secret that holds it."""
+        self._places = tuple(places)
         self._secret_name = secret_name
 
-    async def authenticate(
-        self, request: InboundRequest, secrets: SecretStore, settings: Settings
-    ) -> None:
+    async def authenticate(self, request: InboundRequest, secrets: SecretStore) -> None:
         """Check the token against the secret (constant time; rotation followed)."""
-        token = presented_token(request.headers, self._places(settings))
+        token = presented_token(request.headers, self._places)
         await verify_rotating(
-            secrets, [self._secret_name(settings)], lambda values: matches_any(token, values)
+            secrets, [self._secret_name], lambda values: matches_any(token, values)
         )

@@ -19,7 +19,7 @@ import binascii
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -28,9 +28,8 @@ from shared.auth.common import MAX_CREDENTIAL_LENGTH, verify_rotating
 from shared.errors import ConfigError, Unauthorized
 
 if TYPE_CHECKING:
+    from shared.inbound.request import InboundRequest
     from shared.ports import SecretStore
-    from shared.settings import Settings
-    from shared.sources.base import InboundRequest
 
 SECRET_PREFIX = "whsec_"  # noqa: S105  # the format's prefix, not a secret
 VERSION = "v1"
@@ -156,25 +155,18 @@ def _decode_entry(entry: str) -> bytes | None:
 class StandardWebhooksAuth:
     """The ``Authenticator`` for Standard Webhooks; the receive time is the clock."""
 
-    def __init__(
-        self,
-        secret_names: Callable[[Settings], Sequence[str]],
-        *,
-        tolerance: timedelta = TOLERANCE,
-    ) -> None:
-        """Take the Key Vault secret names (newest first) from settings, and the tolerance."""
-        self._secret_names = secret_names
+    def __init__(self, secret_names: Sequence[str], *, tolerance: timedelta = TOLERANCE) -> None:
+        """Take the Key Vault secret names (newest first) and the tolerance."""
+        self._secret_names = tuple(secret_names)
         self._tolerance = tolerance
 
-    async def authenticate(
-        self, request: InboundRequest, secrets: SecretStore, settings: Settings
-    ) -> None:
+    async def authenticate(self, request: InboundRequest, secrets: SecretStore) -> None:
         """Check form and time first (no vault read), then the signature."""
         signed = read_headers(request.headers)
         check_timestamp(signed.timestamp, request.received, self._tolerance)
         await verify_rotating(
             secrets,
-            self._secret_names(settings),
+            self._secret_names,
             lambda values: signature_matches(
                 signed, request.body, [decode_secret(v) for v in values]
             ),

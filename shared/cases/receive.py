@@ -1,6 +1,6 @@
 """``/api/elastic/cases[/{id}[/comment]]``: Kibana's case connector, answered in JSON.
 
-Order of checks, as in ``shared.intake``:
+Through the request pipeline (``shared.inbound.pipeline``):
 
 1. method (405 with ``Allow``), then the incident id's shape (404): public facts;
 2. settings (503), size (413);
@@ -8,42 +8,33 @@ Order of checks, as in ``shared.intake``:
    secret ``ELASTIC_AUTH_NAME``; while it does not exist the route is off (404), and so
    it is while no Sentinel workspace is configured;
 4. the body (400: not JSON, not an object, a field of the wrong kind);
-5. Sentinel: 404 for an unknown incident, 503 with ``Retry-After`` when ARM fails.
+5. Sentinel: 404 for an unknown incident, 503 with ``Retry-After`` when ARM fails (or
+   answers with something that is not an incident).
 
 Every answer is ``application/json`` (the edge sets it): Kibana refuses anything else.
 """
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from shared.auth.basic import BasicOrTokenAuth
 from shared.cases import service
 from shared.cases.mapping import case_view, parse_comment, parse_create, parse_update
-from shared.counting import record_reply
-from shared.errors import BridgeError, SecretMissing, UnknownEventType, UpstreamUnavailable
-from shared.incidents.errors import IncidentNotFound
-from shared.incidents.model import IncidentFormatError
-from shared.intake import MethodNotAllowed, Reply, check_size, error_reply
-from shared.jsonbody import parse_json_object
-from shared.sources.elastic_alerts import TOKEN_PLACES
-
-if TYPE_CHECKING:
-    from shared.bootstrap import Bridge
-    from shared.sources.base import InboundRequest
+from shared.errors import IncidentNotFound, SecretMissing, UnknownEventType
+from shared.inbound.jsonbody import parse_json_object
+from shared.inbound.pipeline import Reply
+from shared.inbound.request import InboundRequest
+from shared.ports import SecretStore
+from shared.sources.base import Authenticator
 
 logger = logging.getLogger(__name__)
 
 SOURCE = "elastic-cases"
-AUTHENTICATOR = BasicOrTokenAuth(
-    secret_name=lambda settings: settings.elastic_auth_name, token_places=TOKEN_PLACES
-)
 
 
 class Endpoint(enum.Enum):
@@ -61,61 +52,58 @@ class Endpoint(enum.Enum):
 
 
 @dataclass(frozen=True)
-class CaseWiring:
-    """What the case calls need: the bridge (settings, secrets, counters) and ARM."""
+class CaseDeps:
+    """What the case calls use: the vault, Kibana's credential check, ARM (lazily)."""
 
-    bridge: Bridge
+    secrets: SecretStore
+    authenticator: Authenticator
+    max_body_bytes: int
     api: Callable[[], service.CaseIncidents]
 
 
-async def receive_case(
-    endpoint: Endpoint,
-    incident: str,
-    request: InboundRequest,
-    wiring: Callable[[], CaseWiring],
-) -> Reply:
-    """Handle one call of Kibana's case connector (see the module docstring)."""
-    built: list[CaseWiring] = []
+@dataclass(frozen=True)
+class CaseEndpoint:
+    """One of the case URLs for the request pipeline.
 
-    def wired() -> CaseWiring:
-        if not built:
-            built.append(wiring())
-        return built[0]
+    ``deps`` reads the settings: ConfigError, or FeatureOff while Elastic's credential
+    setting or incident forwarding (the Sentinel workspace) is misconfigured.
+    """
 
-    code: str | None = None
-    try:
-        reply = await _receive(endpoint, incident, request, wired)
-    except SecretMissing:
-        off = UnknownEventType("This endpoint is not enabled.")
-        reply, code = error_reply(off, source=SOURCE), off.code
-    except BridgeError as error:
-        reply, code = error_reply(error, source=SOURCE), error.code
-    with contextlib.suppress(BridgeError):  # broken settings: nothing to count with
-        record_reply(wired().bridge, SOURCE, reply.status, code)
-    return reply
+    endpoint: Endpoint
+    incident: str
+    deps: Callable[[], CaseDeps]
+    name: str = SOURCE
 
+    @property
+    def methods(self) -> frozenset[str]:
+        """What Kibana's connector uses for this URL."""
+        return self.endpoint.methods
 
-async def _receive(
-    endpoint: Endpoint, incident: str, request: InboundRequest, wiring: Callable[[], CaseWiring]
-) -> Reply:
-    method = request.method.upper()
-    if method not in endpoint.methods:
-        raise MethodNotAllowed(endpoint.methods)
-    if endpoint is not Endpoint.CASES and not is_incident_id(incident):
-        raise UnknownEventType("No such incident.")
-    wired = wiring()
-    settings = wired.bridge.settings
-    check_size(request, settings.max_body_bytes)
-    await AUTHENTICATOR.authenticate(request, wired.bridge.secrets, settings)
-    if not settings.incidents.enabled:
-        raise UnknownEventType("This endpoint is not enabled (no Sentinel workspace is set).")
-    document = parse_json_object(request.body) if method != "GET" else {}
-    try:
-        return await _call(endpoint, method, incident, document, wired.api())
-    except IncidentNotFound:
-        raise UnknownEventType("No such incident.") from None
-    except IncidentFormatError:
-        raise UpstreamUnavailable("Sentinel answered with an incident it could not read") from None
+    def check_route(self) -> None:
+        """404 for an incident id that is not a GUID (no setting read)."""
+        if self.endpoint is not Endpoint.CASES and not is_incident_id(self.incident):
+            raise UnknownEventType("No such incident.")
+
+    def max_body_bytes(self) -> int:
+        """MAX_BODY_BYTES."""
+        return self.deps().max_body_bytes
+
+    async def authenticate(self, request: InboundRequest) -> None:
+        """Kibana's Basic credentials or token; no secret in the vault: the route is off."""
+        deps = self.deps()
+        try:
+            await deps.authenticator.authenticate(request, deps.secrets)
+        except SecretMissing:
+            raise UnknownEventType("This endpoint is not enabled.") from None
+
+    async def handle(self, request: InboundRequest) -> Reply:
+        """Read the body and call Sentinel; an unknown incident is a 404."""
+        method = request.method.upper()
+        document = parse_json_object(request.body) if method != "GET" else {}
+        try:
+            return await _call(self.endpoint, method, self.incident, document, self.deps().api())
+        except IncidentNotFound:
+            raise UnknownEventType("No such incident.") from None
 
 
 async def _call(

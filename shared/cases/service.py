@@ -29,8 +29,7 @@ from shared.cases.mapping import (
     new_incident_body,
     update_body,
 )
-from shared.errors import RequestRejected, UpstreamUnavailable
-from shared.incidents.errors import IncidentConflict, IncidentNotFound
+from shared.errors import IncidentConflict, IncidentNotFound, RequestRejected, UpstreamUnavailable
 from shared.incidents.model import Incident
 
 logger = logging.getLogger(__name__)

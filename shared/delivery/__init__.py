@@ -23,7 +23,6 @@ from shared.delivery.envelope import (
     MAX_QUEUE_TEXT_BYTES,
     BlobPointer,
     Envelope,
-    EnvelopeError,
     decode_message,
     fits_in_queue_message,
     short_error,
@@ -40,6 +39,7 @@ from shared.delivery.packer import (
     pack,
 )
 from shared.delivery.policy import DEFAULT_RETRY_BUDGET, Outcome, budget_exhausted, classify
+from shared.errors import EnvelopeError
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.delivery._json import compact_json
+from shared.errors import EnvelopeError
 
 VERSION = 1
 MAX_QUEUE_MESSAGE_BYTES = 65_536
@@ -44,10 +45,6 @@ _ENVELOPE_KEYS = frozenset(
     | {"last_error", "last_status"}
 )
 _POINTER_KEYS = frozenset({"v", "kind", "container", "blob", "envelope_id", "target"})
-
-
-class EnvelopeError(ValueError):
-    """A queue message or envelope that is not what this version writes."""
 
 
 def short_error(text: str) -> str:

@@ -29,30 +29,32 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.destinations import Answer
+from shared.config.incidents import IncidentSettings
 from shared.delivery.backoff import backoff_delay
-from shared.delivery.envelope import Envelope, EnvelopeError
-from shared.errors import ConfigError, SecretMissing, UpstreamUnavailable
-from shared.health_rows import row_schema, status_row
+from shared.delivery.envelope import Envelope
+from shared.delivery.policy import Outcome, TargetKind, classify
+from shared.errors import (
+    ConfigError,
+    DestinationRefused,
+    EnvelopeError,
+    SecretMissing,
+    UpstreamUnavailable,
+)
 from shared.incidents import breaker as breakers
-from shared.incidents.config import IncidentSettings
 from shared.incidents.ports import IncidentApi, IncidentState, Poster
 from shared.incidents.sending import destination_of, send
 from shared.incidents.writeback import tag
-from shared.metrics import DEAD_LETTERED, DELIVERED, FAILED, QUEUED, Counters, utc_now
 from shared.ports import DeadLetters, RetryQueue, RowSink, SecretStore
+from shared.telemetry.metrics import DEAD_LETTERED, DELIVERED, FAILED, QUEUED, Counters, utc_now
+from shared.telemetry.rows import row_schema, status_row
 
 if TYPE_CHECKING:
-    from shared.retry import Deliver, RetryDeps
+    from shared.retrying.worker import Deliver, RetryDeps
 
 logger = logging.getLogger(__name__)
 
 SOURCE = "sentinel-incidents"
 _NAMESPACE = uuid.UUID("0b8e6d55-3c1f-4e0b-a1d4-6a8f2c9e7b31")
-
-
-class DestinationRefused(EnvelopeError):
-    """A destination refused a delivery for good (a 4xx the retry policy would retry, such
-    as 401/403, which for a destination means a wrong secret or URL): dead-letter it."""
 
 
 class Delivery(enum.Enum):
@@ -64,8 +66,8 @@ class Delivery(enum.Enum):
 
 
 def is_transient(status: int | None) -> bool:
-    """No answer, 408, 429 or 5xx: worth another attempt. Any other 3xx/4xx is not."""
-    return status is None or status in (408, 429) or status >= 500
+    """The policy's answer for a destination (``shared.delivery.policy``)."""
+    return classify(status, kind=TargetKind.DESTINATION) is Outcome.TRANSIENT
 
 
 def envelope_for(target: str, payload: dict[str, Any], *, first_seen: datetime) -> Envelope:
@@ -121,7 +123,7 @@ class BreakerCache:
 
 @dataclass(frozen=True)
 class Forwarder:
-    """Everything a delivery needs (built by ``shared.incidents.wiring``)."""
+    """Everything a delivery needs (built by the composition root, ``shared.bootstrap``)."""
 
     settings: IncidentSettings
     api: IncidentApi
@@ -130,12 +132,12 @@ class Forwarder:
     state: IncidentState
     queue: RetryQueue
     dead_letters: DeadLetters
-    sink: RowSink | None = None
-    counters: Counters | None = None
-    rng: random.Random | None = None
-    base_seconds: float = 5.0
-    cap_seconds: float = 900.0
-    bridge_name: str = "sentinel-bridge"
+    sink: RowSink
+    counters: Counters
+    rng: random.Random
+    base_seconds: float
+    cap_seconds: float
+    bridge_name: str
     breaker_cache: BreakerCache = field(default_factory=lambda: BreakerCache(), compare=False)
 
     async def attempt(self, envelope: Envelope, *, now: datetime) -> Delivery:
@@ -184,7 +186,7 @@ class Forwarder:
                 await tag(self.api, self.state, name, (label,))
             return
         message = f"{destination} answered {answer.status}"
-        if is_transient(answer.status) or answer.status not in (401, 403):
+        if is_transient(answer.status):
             raise UpstreamUnavailable(
                 message, upstream_status=answer.status, retry_after=answer.retry_after
             )
@@ -215,8 +217,7 @@ class Forwarder:
         return gate
 
     async def _record(self, destination: str, *, ok: bool, now: datetime) -> None:
-        if self.counters is not None:
-            self.counters.count(destination, DELIVERED if ok else FAILED, kind="destination")
+        self.counters.count(destination, DELIVERED if ok else FAILED, kind="destination")
         state, transition = (await self.breaker_cache.get(self.state, destination)).record(ok, now)
         await self.breaker_cache.put(
             self.state, destination, state, force=transition.value != "none"
@@ -235,8 +236,6 @@ class Forwarder:
 
     async def _status(self, destination: str, status: str, message: str, now: datetime) -> None:
         """A BridgeHealth_CL row for the change (best effort: the table keeps the state)."""
-        if self.sink is None:
-            return
         row = status_row(
             bridge=self.bridge_name,
             kind="destination",
@@ -259,7 +258,7 @@ class Forwarder:
             base_seconds=self.base_seconds,
             cap_seconds=self.cap_seconds,
             retry_after=retry_after,
-            rng=self.rng or random.Random(),  # noqa: S311  # jitter, not a secret
+            rng=self.rng,
         )
         await self.queue.enqueue(failed, delay_seconds=delay)
         self._count(envelope, QUEUED)
@@ -273,12 +272,11 @@ class Forwarder:
         return Delivery.DEAD_LETTERED
 
     def _count(self, envelope: Envelope, counter: str) -> None:
-        if self.counters is not None:
-            self.counters.count(destination_of(envelope.target), counter, kind="destination")
+        self.counters.count(destination_of(envelope.target), counter, kind="destination")
 
 
 def retry_deliverer(get: Callable[[], Forwarder]) -> Deliver:
-    """A ``shared.retry.Deliver`` for incident targets, using ``get()`` for the Forwarder."""
+    """A ``shared.retrying.worker.Deliver`` for incident targets; ``get()`` gives the Forwarder."""
 
     async def deliver(deps: RetryDeps, name: str, envelope: Envelope) -> None:
         await get().deliver_queued(envelope, utc_now())

@@ -13,14 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.errors import IncidentFormatError
+
 _ISO = re.compile(
     r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?$", re.I
 )
 FINGERPRINT_FIELDS = ("title", "description", "severity", "status", "classification")
-
-
-class IncidentFormatError(ValueError):
-    """An incident resource without the fields every incident has."""
 
 
 def parse_arm_time(text: object) -> datetime:

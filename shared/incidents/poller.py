@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.errors import SecretMissing, UpstreamUnavailable
+from shared.config.incidents import SIGNL4
+from shared.errors import IncidentFormatError, SecretMissing, UpstreamUnavailable
 from shared.incidents import query
 from shared.incidents.augment import Augmentation, augmentation
-from shared.incidents.config import SIGNL4
 from shared.incidents.forward import Delivery, Forwarder, envelope_for
 from shared.incidents.merge import Change
-from shared.incidents.model import Incident, IncidentFormatError
+from shared.incidents.model import Incident
 from shared.incidents.payloads import signl4_body, webhook_body, webhook_id
 from shared.incidents.ports import PollMarks
 from shared.incidents.sending import target_of

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from shared.incidents.config import IncidentSettings
+from shared.config.incidents import IncidentSettings
 from shared.incidents.model import Incident, format_arm_time
 
 OVERLAP = timedelta(minutes=10)

@@ -23,9 +23,8 @@ from urllib.parse import quote
 from shared.adapters.destinations import Answer
 from shared.auth.common import read_secrets
 from shared.auth.standard_webhooks import decode_secret, sign
-from shared.delivery.envelope import EnvelopeError
-from shared.errors import ConfigError
-from shared.incidents.config import SIGNL4, IncidentSettings
+from shared.config.incidents import SIGNL4, IncidentSettings
+from shared.errors import ConfigError, EnvelopeError
 from shared.incidents.ports import Poster
 from shared.ports import SecretStore
 

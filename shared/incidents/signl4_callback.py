@@ -1,8 +1,8 @@
 """``POST /api/signl4/{token}``: SIGNL4's status changes written back to the incident.
 
-Order of checks, as in ``shared.intake``: method (405), settings (503), size (413), token
-(401 for a wrong one; 404 while the Key Vault secret ``SIGNL4_CALLBACK_TOKEN_NAME`` does
-not exist, so the route is off), body (400). Then:
+Through the request pipeline (``shared.inbound.pipeline``): method (405), settings (503),
+size (413), token (401 for a wrong one; 404 while the Key Vault secret
+``SIGNL4_CALLBACK_TOKEN_NAME`` does not exist, so the route is off), body (400). Then:
 
 - an event that asks nothing (created, escalated, duty): 200, nothing written;
 - an incident the bridge never forwarded (or that is gone): 200 and a log line;
@@ -22,17 +22,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from shared.auth.common import MAX_CREDENTIAL_LENGTH, matches_any, verify_rotating
-from shared.errors import BridgeError, SecretMissing, Unauthorized, UnknownEventType
+from shared.errors import IncidentNotFound, SecretMissing, Unauthorized, UnknownEventType
+from shared.inbound.pipeline import Reply
+from shared.inbound.request import InboundRequest
 from shared.incidents.callback import MAX_COMMENTS, Kind, Signl4Event, parse_event
-from shared.incidents.errors import IncidentNotFound
 from shared.incidents.forward import Forwarder
 from shared.incidents.merge import Change
 from shared.incidents.model import Incident
 from shared.incidents.writeback import write
-from shared.intake import MethodNotAllowed, Reply, check_size, error_reply
-from shared.sources.base import InboundRequest
 
 logger = logging.getLogger(__name__)
 
@@ -40,39 +40,44 @@ EDGE = "signl4"
 METHODS = frozenset({"POST"})
 
 
-async def receive_signl4(
-    token: str,
-    request: InboundRequest,
-    forwarder: Callable[[], Forwarder],
-    *,
-    max_body_bytes: Callable[[], int],
-) -> Reply:
-    """Handle one SIGNL4 webhook (see the module docstring)."""
-    try:
-        return await _receive(token, request, forwarder, max_body_bytes)
-    except SecretMissing:
-        return error_reply(UnknownEventType("This endpoint is not enabled."), source=EDGE)
-    except BridgeError as error:
-        return error_reply(error, source=EDGE)
+@dataclass(frozen=True)
+class Signl4Endpoint:
+    """``/api/signl4/{token}`` for the request pipeline; the token in the path is the gate."""
+
+    token: str
+    forwarder: Callable[[], Forwarder]
+    body_limit: Callable[[], int]
+    name: str = EDGE
+    methods: frozenset[str] = METHODS
+
+    def check_route(self) -> None:
+        """Every token is a route: a wrong one is a 401, like a wrong credential."""
+
+    def max_body_bytes(self) -> int:
+        """MAX_BODY_BYTES."""
+        return self.body_limit()
+
+    async def authenticate(self, request: InboundRequest) -> None:
+        """The path's token against the Key Vault secret; absent secret: the route is off."""
+        if not self.token or len(self.token) > MAX_CREDENTIAL_LENGTH:
+            raise Unauthorized
+        forwarder = self.forwarder()
+        try:
+            await verify_rotating(
+                forwarder.secrets,
+                [forwarder.settings.signl4_callback_token_name],
+                lambda values: matches_any(self.token, values),
+            )
+        except SecretMissing:
+            raise UnknownEventType("This endpoint is not enabled.") from None
+
+    async def handle(self, request: InboundRequest) -> Reply:
+        """Apply the event (see the module docstring)."""
+        return await apply_event(self.forwarder(), request)
 
 
-async def _receive(
-    token: str,
-    request: InboundRequest,
-    get_forwarder: Callable[[], Forwarder],
-    max_body_bytes: Callable[[], int],
-) -> Reply:
-    if request.method.upper() not in METHODS:
-        raise MethodNotAllowed(METHODS)
-    forwarder = get_forwarder()
-    check_size(request, max_body_bytes())
-    if not token or len(token) > MAX_CREDENTIAL_LENGTH:
-        raise Unauthorized
-    await verify_rotating(
-        forwarder.secrets,
-        [forwarder.settings.signl4_callback_token_name],
-        lambda values: matches_any(token, values),
-    )
+async def apply_event(forwarder: Forwarder, request: InboundRequest) -> Reply:
+    """Write one authenticated SIGNL4 event back to its incident."""
     event = parse_event(request.body)
     if event.kind is Kind.NOTHING:
         logger.info("SIGNL4 event %s needs nothing written", event.event_id)

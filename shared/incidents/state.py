@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from shared.incidents.config import IncidentSettings
+from shared.config.incidents import IncidentSettings
 from shared.incidents.model import Incident, parse_arm_time
 from shared.incidents.query import matches
 

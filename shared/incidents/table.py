@@ -14,16 +14,15 @@ write. The SDK client is sync; calls run in a worker thread; storage failures su
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import TableClient, TableEntity, UpdateMode
+from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableEntity
 
-from shared.adapters.storage_common import CLIENT_OPTIONS, unavailable
+from shared.adapters.storage_common import table_client, unavailable, upsert_entity
 from shared.incidents.breaker import Breaker
 from shared.incidents.ports import PollMarks
 from shared.incidents.state import Forwarded
@@ -31,7 +30,7 @@ from shared.incidents.state import Forwarded
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-    from shared.storage_connection import StorageConnection
+    from shared.config.storage import StorageConnection
 
 SUFFIX = "incidents"
 
@@ -137,30 +136,14 @@ class TableIncidentState:
             return []
 
     def _upsert(self, entity: dict[str, Any]) -> None:
-        try:
-            self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
-        except ResourceNotFoundError:  # TableNotFound: create it, then write once more
-            with contextlib.suppress(ResourceExistsError):
-                self._table.create_table()
-            self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        upsert_entity(self._table, entity)
 
 
 def build_incident_state(
     connection: StorageConnection, credential: TokenCredential | None, *, health_table_name: str
 ) -> TableIncidentState:
     """The incident table on the host's storage account (see ``build_health_table``)."""
-    name = table_name(health_table_name)
-    if connection.connection_string is not None:
-        client = TableClient.from_connection_string(
-            connection.connection_string, name, **CLIENT_OPTIONS
-        )
-    else:
-        if connection.table_service_uri is None:
-            raise ValueError(f"{connection.setting}__tableServiceUri must be set for incidents")
-        client = TableClient(
-            connection.table_service_uri, name, credential=credential, **CLIENT_OPTIONS
-        )
-    return TableIncidentState(client)
+    return TableIncidentState(table_client(connection, credential, table_name(health_table_name)))
 
 
 def _record(entity: TableEntity) -> Forwarded:

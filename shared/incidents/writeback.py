@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from shared.errors import UpstreamUnavailable
-from shared.incidents.errors import IncidentConflict
+from shared.errors import IncidentConflict, UpstreamUnavailable
 from shared.incidents.merge import Change, put_body
 from shared.incidents.model import Incident
 from shared.incidents.ports import IncidentApi, IncidentState

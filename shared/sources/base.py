@@ -1,39 +1,34 @@
 """What a source is: the contract every webhook source module fulfils.
 
-A source is one small module with a module-level ``SOURCE`` object: its name, the table
-its rows land in, the methods it takes, how its sender authenticates, and a pure ``parse``
-from the request to rows. ``shared.intake`` does everything else (size, order of checks,
-filtering, sending, replies) the same way for every source. See docs/adding-a-source.md.
+A source is one small module with a class built from its own settings (secret names,
+headers, event types: configured once, when it is built, like itsdangerous's ``Signer``):
+its name, the table its rows land in, the methods it takes, how its sender authenticates,
+and a pure ``parse`` from the request to rows. ``shared.bootstrap`` builds each source from
+the settings, alone, so a bad setting of one disables only that one; the request pipeline
+and ``shared.inbound.intake`` do everything else the same way for every source. See
+docs/adding-a-source.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from shared.config.catalog import DEFAULT_MAX_ROWS_PER_REQUEST
 from shared.errors import UnknownEventType
 
-if TYPE_CHECKING:  # annotations only: settings imports the sources
+if TYPE_CHECKING:
+    from shared.inbound.request import InboundRequest
     from shared.ports import SecretStore
-    from shared.schema import TableSchema
-    from shared.settings import Settings
+    from shared.rows.schema import TableSchema
 
 
 # Sources that send batches (Wallarm, Kibana) may send larger bodies than one event; rows
 # are still packed into requests under the service's 1 MB limit.
 BATCH_BODY_BYTES = 16 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class InboundRequest:
-    """What the edge hands a source: method, headers (lower-case names), body, time."""
-
-    method: str
-    headers: Mapping[str, str]
-    body: bytes
-    received: datetime
+# ... and at most this many events in one (MAX_ROWS_PER_REQUEST), counted before parsing.
+DEFAULT_MAX_ITEMS = DEFAULT_MAX_ROWS_PER_REQUEST
 
 
 @dataclass(frozen=True)
@@ -57,9 +52,7 @@ class Parsed:
 class Authenticator(Protocol):
     """Checks that a request comes from the configured sender."""
 
-    async def authenticate(
-        self, request: InboundRequest, secrets: SecretStore, settings: Settings
-    ) -> None:
+    async def authenticate(self, request: InboundRequest, secrets: SecretStore) -> None:
         """Return if authentic.
 
         Raises:
@@ -70,17 +63,33 @@ class Authenticator(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SourceRoute:
+    """What is known of a source before any setting is read (public facts): the name its
+    replies are counted under, the methods its sender uses, and which routes exist."""
+
+    name: str
+    methods: frozenset[str]
+    check_route: Callable[[str], None]
+    """Raise UnknownEventType (404) for a route this source does not take."""
+
+
+def one_endpoint(path: str) -> Callable[[str], None]:
+    """The route check of a source with one URL (``path``, for the 404 message)."""
+
+    def check(route: str) -> None:
+        if route:
+            raise UnknownEventType(f"This source has one endpoint, {path}.")
+
+    return check
+
+
 class Source(Protocol):
-    """A webhook source. Implementations are pure: no I/O except through the ports."""
+    """A webhook source, configured. Implementations are pure: no I/O except the ports."""
 
     @property
     def name(self) -> str:
         """Short name, used in routes, logs and EventIds (e.g. ``fig``)."""
-        ...
-
-    @property
-    def methods(self) -> frozenset[str]:
-        """The HTTP methods the sender uses."""
         ...
 
     @property
@@ -102,7 +111,7 @@ class Source(Protocol):
         """The table (and so the stream) its rows go to."""
         ...
 
-    def enabled_event_types(self, settings: Settings) -> frozenset[str] | None:
+    def enabled_event_types(self) -> frozenset[str] | None:
         """Event types to forward (None: all)."""
         ...
 
@@ -110,28 +119,7 @@ class Source(Protocol):
         """Validate the body for ``route`` and shape the rows.
 
         Raises:
-            UnknownEventType: no such route (404).
             MalformedPayload: the body is not what the route takes (400).
+            UnsupportedMediaType: the Content-Type is plainly wrong (415).
         """
         ...
-
-    def check_route(self, route: str) -> None:
-        """Raise UnknownEventType when ``route`` is not one this source takes (before auth)."""
-        ...
-
-
-class SingleEndpoint:
-    """For a source with one URL whose sender already chooses what to send: no sub-routes,
-    and every event type forwarded."""
-
-    endpoint: str
-    """The source's URL path, for the 404 message (e.g. ``/api/wallarm``)."""
-
-    def check_route(self, route: str) -> None:
-        """404 for any sub-route."""
-        if route:
-            raise UnknownEventType(f"This source has one endpoint, {self.endpoint}.")
-
-    def enabled_event_types(self, settings: Settings) -> frozenset[str] | None:
-        """All types: the sender's own rules choose what is sent."""
-        return None

@@ -23,13 +23,20 @@ from typing import TYPE_CHECKING, Any
 
 from shared.auth.basic import BasicOrTokenAuth
 from shared.auth.header_token import TokenPlace
-from shared.errors import MalformedPayload
-from shared.eventid import event_id
-from shared.jsonbody import parse_json
-from shared.schema import TableSchema, load_table
-from shared.sources.base import BATCH_BODY_BYTES, InboundRequest, Parsed, SingleEndpoint
+from shared.errors import MalformedPayload, PayloadTooLarge
+from shared.inbound.jsonbody import array_items, parse_json
+from shared.inbound.request import InboundRequest
+from shared.rows.eventid import event_id
+from shared.rows.schema import TableSchema, load_table
+from shared.rows.timepolicy import time_generated, timestamp_or_none
+from shared.sources.base import (
+    BATCH_BODY_BYTES,
+    DEFAULT_MAX_ITEMS,
+    Parsed,
+    SourceRoute,
+    one_endpoint,
+)
 from shared.sources.media import check_json_media
-from shared.timepolicy import parse_timestamp, time_generated
 
 if TYPE_CHECKING:
     pass
@@ -95,12 +102,24 @@ def lookup(document: Any, dotted: str) -> Any:
     return None
 
 
-def read_body(body: bytes) -> tuple[list[Any], Mapping[str, Any]]:
+def read_body(
+    body: bytes, *, limit: int = DEFAULT_MAX_ITEMS
+) -> tuple[list[Any], Mapping[str, Any]]:
     """The alert documents in a body, and the summary object around them (or ``{}``).
 
     Raises:
         MalformedPayload: not JSON (nor comma-joined objects), or an empty body.
+        PayloadTooLarge: more than ``limit`` alerts (an array is counted as it is read).
     """
+    if body.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"[":
+        return list(array_items(body, limit=limit)), {}
+    alerts, summary = _read_document(body)
+    if len(alerts) > limit:
+        raise PayloadTooLarge(f"More than {limit} alerts in one request.")
+    return alerts, summary
+
+
+def _read_document(body: bytes) -> tuple[list[Any], Mapping[str, Any]]:
     try:
         document = parse_json(body)
     except MalformedPayload:
@@ -167,49 +186,43 @@ def _event_time(alert: Any, position: int) -> datetime | None:
         value = lookup(alert, path)
         if value is None:
             continue
-        moment = _timestamp(value)
+        moment = timestamp_or_none(value)
         if moment is None:
             raise MalformedPayload(f"Alert {position}: {path} is not an ISO-8601 time with offset.")
         return moment
     return None
 
 
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_timestamp(value)
-    except ValueError:
-        return None
+ROUTE = SourceRoute(SOURCE_NAME, frozenset({"POST", "PUT"}), one_endpoint("/api/elastic/alerts"))
 
 
-class ElasticAlertsSource(SingleEndpoint):
+class ElasticAlertsSource:
     """Elastic alerts as a webhook source (see ``shared.sources.base.Source``)."""
 
     name = SOURCE_NAME
-    endpoint = "/api/elastic/alerts"
-    methods = frozenset({"POST", "PUT"})
     off_without_secret = True  # no credentials in the vault: /api/elastic/alerts answers 404
     batch_body_bytes = BATCH_BODY_BYTES  # a rule's alerts in one body
 
-    def __init__(self) -> None:
-        self.authenticator = BasicOrTokenAuth(
-            secret_name=lambda settings: settings.elastic_auth_name, token_places=TOKEN_PLACES
-        )
+    def __init__(self, *, auth_name: str, max_items: int = DEFAULT_MAX_ITEMS) -> None:
+        """Take the Key Vault secret holding Kibana's Basic credentials or token, and the
+        most alerts one request may carry (``MAX_ROWS_PER_REQUEST``)."""
+        self.authenticator = BasicOrTokenAuth(auth_name, TOKEN_PLACES)
+        self._max_items = max_items
 
     def table(self) -> TableSchema:
         """ElasticAlerts_CL."""
         return table()
 
+    def enabled_event_types(self) -> frozenset[str] | None:
+        """All types: Kibana's rules choose what is sent."""
+        return None
+
     def parse(self, route: str, request: InboundRequest) -> Parsed:
         """One row per alert in the body (none for a summary with no alerts: 200)."""
         check_json_media(request.headers, also=LEGACY_FORM_TYPE)
-        alerts, summary = read_body(request.body)
+        alerts, summary = read_body(request.body, limit=self._max_items)
         rows = [
             normalize(alert, position, summary, request.received)
             for position, alert in enumerate(alerts, start=1)
         ]
         return Parsed(rows=rows, event_types=["alert"] if rows else [])
-
-
-SOURCE = ElasticAlertsSource()

@@ -14,18 +14,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from shared.auth.fig import FigSecretAuth
-from shared.errors import MalformedPayload, UnknownEventType
-from shared.eventid import event_id
-from shared.jsonbody import parse_json_object
-from shared.schema import TableSchema, load_table
-from shared.sources.base import InboundRequest, Parsed
+from shared.auth.fig import FigSecretAuth, FigSecretVerifier
+from shared.errors import ConfigError, MalformedPayload, UnknownEventType
+from shared.inbound.jsonbody import parse_json_object
+from shared.inbound.request import InboundRequest
+from shared.rows.eventid import event_id
+from shared.rows.schema import TableSchema, load_table
+from shared.rows.timepolicy import parse_timestamp, time_generated
+from shared.sources.base import Parsed, SourceRoute
 from shared.sources.fig_contracts import (
     BOOLEAN,
     CLIENT_REGISTRATION,
     DIRECT_COLUMNS,
+    EVENT_TYPES,
     HEALTH_STATUS,
     INTEGER,
     NUMBER,
@@ -37,10 +40,6 @@ from shared.sources.fig_contracts import (
     TIMESTAMP,
     Contract,
 )
-from shared.timepolicy import parse_timestamp, time_generated
-
-if TYPE_CHECKING:
-    from shared.settings import Settings
 
 SOURCE_NAME = "fig"
 TABLE = "FigEvents_CL"
@@ -191,33 +190,49 @@ def _is_kind(value: Any, kind: str) -> bool:
     return False
 
 
+def _check_route(route: str) -> None:
+    resolve_route(route)
+
+
+ROUTE = SourceRoute(SOURCE_NAME, frozenset({"POST"}), _check_route)
+
+
 class FigSource:
     """Fig as a webhook source (see ``shared.sources.base.Source``)."""
 
     name = SOURCE_NAME
-    methods = frozenset({"POST"})
     off_without_secret = False  # Fig is the bridge's first source: a missing hash is an error
     batch_body_bytes = None  # one event per request: MAX_BODY_BYTES
 
-    def __init__(self) -> None:
-        self.authenticator = FigSecretAuth()
+    def __init__(
+        self,
+        *,
+        secret_hash_name: str,
+        event_types: frozenset[str] | None,
+        verifier: FigSecretVerifier,
+    ) -> None:
+        """Take the hash's Key Vault secret, the types to forward (None: all) and the
+        process's verifier, whose memory outlives a rebuild of the source."""
+        unknown = sorted((event_types or frozenset()) - EVENT_TYPES)
+        if unknown:
+            raise ConfigError(
+                [
+                    f"FIG_EVENT_TYPES names unknown type(s) {', '.join(unknown)}; "
+                    f"known: {', '.join(sorted(EVENT_TYPES))}"
+                ]
+            )
+        self.authenticator = FigSecretAuth(secret_hash_name, verifier)
+        self._event_types = event_types
 
     def table(self) -> TableSchema:
         """FigEvents_CL."""
         return table()
 
-    def enabled_event_types(self, settings: Settings) -> frozenset[str] | None:
+    def enabled_event_types(self) -> frozenset[str] | None:
         """FIG_EVENT_TYPES, or None for all."""
-        return settings.fig_event_types
-
-    def check_route(self, route: str) -> None:
-        """404 for anything but Fig's routes."""
-        resolve_route(route)
+        return self._event_types
 
     def parse(self, route: str, request: InboundRequest) -> Parsed:
         """One Fig event, one row."""
         event = normalize(resolve_route(route), parse_json_object(request.body), request.received)
         return Parsed(rows=[event.row], test=event.is_test, event_types=[event.event_type])
-
-
-SOURCE = FigSource()

@@ -24,39 +24,33 @@ injected provider, like a clock, because its table depends on them.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from shared.auth.standard_webhooks import StandardWebhooksAuth, message_id
-from shared.errors import MalformedPayload, UnknownEventType
-from shared.eventid import event_id
-from shared.jsonbody import parse_json
-from shared.schema import SchemaError, TableSchema, load_table
-from shared.sources.base import InboundRequest, Parsed
+from shared.config.ingest import NAME
+from shared.errors import MalformedPayload, SchemaError, UnknownEventType
+from shared.inbound.jsonbody import parse_json
+from shared.inbound.request import InboundRequest
+from shared.rows.eventid import event_id
+from shared.rows.schema import TableSchema, load_table
+from shared.rows.timepolicy import time_generated, timestamp_or_none
+from shared.sources.base import Parsed, SourceRoute
 from shared.sources.media import check_json_media
-from shared.timepolicy import parse_timestamp, time_generated
 
 if TYPE_CHECKING:
-    from shared.settings import Settings
+    from shared.config.ingest import IngestConfig
 
 logger = logging.getLogger(__name__)
 
 FAMILY = "ingest"
 GENERIC_STREAM = "Custom-BridgeEvents"
-# Route names; with the "ingest-" prefix they stay valid source names (64 at most).
-NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,56}")
-STREAM = re.compile(r"Custom-[A-Za-z0-9_]{1,60}")
-SECRET_NAME = re.compile(r"[0-9A-Za-z-]{1,127}")
-CONFIG_KEYS = frozenset({"stream", "secretNames"})
 BRIDGE_COLUMNS = frozenset(
     {
         "TimeGenerated",
@@ -72,78 +66,6 @@ BRIDGE_COLUMNS = frozenset(
 )
 REPLAY_WINDOW_SECONDS = 24 * 3600.0  # Standard Webhooks' example retry schedule spans a day
 REPLAY_MAX_ENTRIES = 20_000
-
-
-@dataclass(frozen=True)
-class IngestConfig:
-    """One configured source: its stream and its Key Vault secret names, newest first."""
-
-    stream: str
-    secret_names: tuple[str, ...]
-
-    @property
-    def table(self) -> str:
-        """The table behind the stream: ``Custom-Foo`` -> ``Foo_CL``."""
-        return self.stream.removeprefix("Custom-") + "_CL"
-
-
-def parse_sources(text: str) -> tuple[dict[str, IngestConfig], list[str]]:
-    """Read ``INGEST_SOURCES``; return the sources and every problem found (by name).
-
-    Each stream must have its table's schema file; problems never quote secret names'
-    values (there are none here) but do name sources and keys, for the operator.
-    """
-    try:
-        document = json.loads(text or "{}")
-    except ValueError:
-        return {}, ["INGEST_SOURCES is not valid JSON"]
-    if not isinstance(document, dict):
-        return {}, ["INGEST_SOURCES must be a JSON object of source name -> settings"]
-    sources: dict[str, IngestConfig] = {}
-    problems: list[str] = []
-    for name, entry in document.items():
-        found = _entry_problems(name, entry)
-        if found:
-            problems.extend(f"INGEST_SOURCES[{name!r}]: {p}" for p in found)
-            continue
-        sources[name] = IngestConfig(entry["stream"], tuple(entry["secretNames"]))
-    return sources, problems
-
-
-def _entry_problems(name: str, entry: Any) -> list[str]:
-    if not NAME.fullmatch(name):
-        return ["names are 1-57 of a-z, 0-9, - and _, starting with a letter or digit"]
-    if not isinstance(entry, dict):
-        return ['must be {"stream": "Custom-...", "secretNames": [...]}']
-    problems = [f"unknown key {key!r}" for key in sorted(set(entry) - CONFIG_KEYS)]
-    stream, names = entry.get("stream"), entry.get("secretNames")
-    if not isinstance(stream, str) or not STREAM.fullmatch(stream):
-        problems.append("stream must be Custom-<Table> (the table name without _CL)")
-    elif not _has_schema(stream):
-        problems.append(f"no schema file infra/tables/{stream.removeprefix('Custom-')}_CL.json")
-    if (
-        not isinstance(names, list)
-        or not names
-        or not all(isinstance(n, str) and SECRET_NAME.fullmatch(n) for n in names)
-    ):
-        problems.append("secretNames must be a non-empty list of Key Vault secret names")
-    return problems
-
-
-def _has_schema(stream: str) -> bool:
-    try:
-        load_table(IngestConfig(stream, ()).table)
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def resolve(settings: Settings, name: str) -> IngestConfig:
-    """The configuration of source ``name``, or UnknownEventType (404) when not listed."""
-    config = settings.ingest_sources.get(name)
-    if config is None:
-        raise UnknownEventType("No such source.")
-    return config
 
 
 class ReplayGuard:
@@ -193,7 +115,7 @@ def shape(
     """
     envelope: dict[str, Any] = payload if isinstance(payload, dict) else {}
     kind = envelope.get("type") if isinstance(envelope.get("type"), str) else None
-    event_time = _timestamp(envelope.get("timestamp"))
+    event_time = timestamp_or_none(envelope.get("timestamp"))
     inner = envelope.get("data")
     data: dict[str, Any] = inner if isinstance(inner, dict) else envelope
     bridge = {
@@ -217,44 +139,40 @@ def shape(
         raise MalformedPayload(f"The payload does not fit {schema.table}: {error}") from None
 
 
-def _timestamp(value: Any) -> datetime | None:
-    """The payload's ISO-8601 timestamp; anything else is left in the payload only."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_timestamp(value)
-    except ValueError:
-        return None
+def route_of(route: str) -> SourceRoute:
+    """What is known of ``/api/ingest/{route}`` before settings: a name of the right form.
+
+    Whether INGEST_SOURCES lists it is a setting: the root answers that (404 if not)."""
+
+    def check(requested: str) -> None:
+        if not NAME.fullmatch(requested):
+            raise UnknownEventType("No such source.")
+
+    name = source_name(route) if NAME.fullmatch(route) else FAMILY
+    return SourceRoute(name, frozenset({"POST"}), check)
 
 
 class IngestSource:
     """One ``/api/ingest/{source}`` route as a webhook source (``shared.sources.base.Source``)."""
 
-    methods = frozenset({"POST"})
     off_without_secret = False  # a listed source without its secret is misconfigured: 503
     batch_body_bytes = None  # one event per request: MAX_BODY_BYTES
 
-    def __init__(self, route: str, settings: Callable[[], Settings], guard: ReplayGuard) -> None:
-        """Bind ``route``; ``settings`` is called only after intake has read the settings."""
+    def __init__(self, route: str, config: IngestConfig, guard: ReplayGuard) -> None:
+        """Serve ``route`` as ``config`` says; ``guard`` is shared by every route."""
         self.route = route
-        self.name = f"{FAMILY}-{route}"
-        self._settings = settings
+        self.name = source_name(route)
+        self._table = load_table(config.table)
         self._guard = guard
-        self.authenticator = StandardWebhooksAuth(lambda s: resolve(s, route).secret_names)
+        self.authenticator = StandardWebhooksAuth(config.secret_names)
 
     def table(self) -> TableSchema:
         """The table of the route's stream."""
-        return load_table(resolve(self._settings(), self.route).table)
+        return self._table
 
-    def enabled_event_types(self, settings: Settings) -> frozenset[str] | None:
+    def enabled_event_types(self) -> frozenset[str] | None:
         """All: the sender chooses what it signs and sends."""
         return None
-
-    def check_route(self, route: str) -> None:
-        """404 for a name that is not well formed or not in INGEST_SOURCES."""
-        if not NAME.fullmatch(route):
-            raise UnknownEventType("No such source.")
-        resolve(self._settings(), route)
 
     def parse(self, route: str, request: InboundRequest) -> Parsed:
         """One message, one row; a repeated ``webhook-id`` gives no row (answered 200)."""
@@ -272,19 +190,6 @@ class IngestSource:
         )
 
 
-class IngestSources:
-    """The family of ``/api/ingest/{source}`` routes, sharing one replay memory."""
-
-    name = FAMILY
-    methods = IngestSource.methods
-
-    def __init__(self, guard: ReplayGuard | None = None) -> None:
-        """Share ``guard`` (a fresh one by default) between every bound route."""
-        self.guard = guard or ReplayGuard()
-
-    def bind(self, route: str, settings: Callable[[], Settings]) -> IngestSource:
-        """The source for one route; ``settings`` returns the bridge's settings."""
-        return IngestSource(route, settings, self.guard)
-
-
-SOURCE = IngestSources()
+def source_name(route: str) -> str:
+    """The name a route's rows, counters and logs carry: ``ingest-<route>``."""
+    return f"{FAMILY}-{route}"

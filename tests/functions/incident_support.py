@@ -18,37 +18,33 @@ from azure.core.exceptions import ResourceNotFoundError
 from local.emulators.stack import EmulatorStack
 from local.tls import server_ssl_context
 from shared.adapters.retry_storage import RetryStorage
-from shared.bootstrap import get_bridge, reset_bridge
+from shared.bootstrap import root
+from shared.bootstrap.incidents import IncidentWiring
+from shared.config.incidents import WebhookDestination
 from shared.delivery.envelope import Envelope
-from shared.incidents.config import WebhookDestination
 from shared.incidents.forward import Forwarder
 from shared.incidents.poller import PollResult, poll
-from shared.incidents.wiring import IncidentWiring, build_incident_wiring
-from shared.retry import RetryDeps, RetryOutcome, deliver_message
+from shared.retrying.worker import RetryDeps, RetryOutcome, deliver_message
+from tests.azure_fixtures import use_settings
 from tests.logscan import remember_secret
 
 TEAM_SECRET_NAME = "signl4-team-secret"
 
 
 @pytest.fixture
-def incident_env(
-    app_env: dict[str, str], emulators: EmulatorStack, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, str]]:
+def incident_env(app_env: dict[str, str], emulators: EmulatorStack) -> dict[str, str]:
     """app_env plus a clean Sentinel workspace and SIGNL4 team whose secret is in the vault."""
     emulators.sentinel.reset()
     emulators.signl4.reset()
     secret = remember_secret(emulators.signl4.team_secret)
     emulators.keyvault.set_secret(TEAM_SECRET_NAME, secret)
-    monkeypatch.setenv("RETRY_BASE_SECONDS", "0.5")
-    reset_bridge()
-    yield {**app_env, "RETRY_BASE_SECONDS": "0.5"}
-    reset_bridge()
+    return use_settings(RETRY_BASE_SECONDS="0.5")
 
 
 @pytest.fixture
 def wiring(incident_env: dict[str, str]) -> IncidentWiring:
     """The incident services' real adapters on the emulators and Azurite."""
-    return build_incident_wiring(get_bridge())
+    return root().incidents()
 
 
 @pytest.fixture
@@ -60,7 +56,7 @@ def forwarder(wiring: IncidentWiring) -> Forwarder:
 @pytest.fixture
 def retry_storage(incident_env: dict[str, str]) -> RetryStorage:
     """The bridge's retry storage (queue, dead letters) on Azurite."""
-    storage = get_bridge().storage
+    storage = root().clients().storage
     assert storage is not None
     return storage
 
@@ -114,11 +110,11 @@ def envelopes(texts: list[str]) -> list[Envelope]:
 def retry(storage: RetryStorage, forwarder: Forwarder, text: str) -> RetryOutcome:
     """The retry worker's handling of one message, with incident deliverers registered."""
     from shared.incidents.forward import retry_deliverer
-    from shared.retry import default_targets
+    from shared.retrying.worker import default_targets
 
     deliver = retry_deliverer(lambda: forwarder)
     deps = RetryDeps(
-        sink=get_bridge().sink,
+        sink=root().clients().sink,
         queue=storage.queue,
         dead_letters=storage.dead_letters,
         spill=storage.spill,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,29 +13,29 @@ import pytest
 from azure.data.tables import TableClient
 from azure.functions.timer import TimerRequest
 
-from blueprints.bridge_health import bridge_health_blueprint
+from blueprints.bridge_health import blueprint as bridge_health_blueprint
 from local.azurite import ACCOUNT_KEY, ACCOUNT_NAME, Azurite
 from local.emulators.faults import Fault
 from local.emulators.stack import EmulatorStack
 from local.host.ports import free_port
-from shared import metrics
 from shared.adapters.deadletters import BlobDeadLetters
 from shared.adapters.health_table import HealthTable, build_health_table
 from shared.adapters.storage import StorageRetryQueue, build_dead_letters, build_retry_queue
-from shared.bootstrap import build_credential, build_sink
-from shared.bridge_health import (
+from shared.bootstrap import root
+from shared.bootstrap.clients import build_credential, build_sink
+from shared.config.storage import parse_storage_connection
+from shared.delivery.envelope import Envelope
+from shared.telemetry import metrics
+from shared.telemetry.bridge_health import (
     KEEP_REPORTED,
-    HealthWiring,
+    BridgeHealthWiring,
     RunResult,
     health_summary,
     run_bridge_health,
 )
-from shared.delivery.envelope import Envelope
-from shared.health_flush import Flusher
-from shared.metrics import WINDOW, Counters, window_start
-from shared.ports import RowSink
-from shared.settings import Settings
-from shared.storage_connection import parse_storage_connection
+from shared.telemetry.flush import Flusher
+from shared.telemetry.metrics import WINDOW, Counters, window_start
+from tests.azure_fixtures import use_settings
 
 pytestmark = pytest.mark.usefixtures("app_env")
 STREAM = "Custom-BridgeHealth"
@@ -52,11 +51,10 @@ class Clock:
         return self.now
 
 
-@dataclass
-class Wiring:
-    """The timer's adapters, as the Bridge will hold them."""
+@dataclass(frozen=True)
+class Wiring(BridgeHealthWiring):
+    """The timer's adapters, typed as built here for the assertions."""
 
-    sink: RowSink
     health_table: HealthTable
     flusher: Flusher
     retry_queue: StorageRetryQueue
@@ -74,7 +72,7 @@ def wiring(azurite: Azurite, window: datetime) -> Wiring:
     suffix = uuid.uuid4().hex[:10]
     connection = parse_storage_connection({"AzureWebJobsStorage": azurite.connection_string})
     table = build_health_table(connection, None, table_name=f"health{suffix}")
-    settings = Settings.from_env(os.environ)
+    settings = root().settings()
     return Wiring(
         sink=build_sink(settings, build_credential(settings)),
         health_table=table,
@@ -83,6 +81,7 @@ def wiring(azurite: Azurite, window: datetime) -> Wiring:
             connection, None, queue_name=f"retries-{suffix}", spill_container=f"spill-{suffix}"
         ),
         dead_letters=build_dead_letters(connection, None, container=f"dead-{suffix}"),
+        bridge_name="bridge-test",
     )
 
 
@@ -92,8 +91,8 @@ def process(wiring: Wiring, name: str, at: datetime) -> tuple[Counters, Flusher]
     return counters, Flusher(counters, wiring.health_table, clock=Clock(at))
 
 
-def run(wiring: HealthWiring, now: datetime) -> RunResult:
-    return asyncio.run(run_bridge_health(wiring, now=now, bridge_name="bridge-test"))
+def run(wiring: BridgeHealthWiring, now: datetime) -> RunResult:
+    return asyncio.run(run_bridge_health(wiring, now=now))
 
 
 def landed(emulators: EmulatorStack) -> list[dict[str, Any]]:
@@ -231,12 +230,18 @@ def test_reported_windows_are_deleted_after_an_hour(wiring: Wiring, window: date
 
 
 def test_the_timer_function_sends_a_heartbeat(
-    wiring: Wiring, emulators: EmulatorStack, monkeypatch: pytest.MonkeyPatch
+    emulators: EmulatorStack, app_env: dict[str, str]
 ) -> None:
     """With nothing counted, the timer still sends the newest window's bridge row."""
-    monkeypatch.setenv("WEBSITE_SITE_NAME", "func-bridge-prod")
+    suffix = uuid.uuid4().hex[:10]
+    use_settings(
+        WEBSITE_SITE_NAME="func-bridge-prod",
+        HEALTH_TABLE_NAME=f"health{suffix}",
+        RETRY_QUEUE_NAME=f"retries-{suffix}",
+        DEAD_LETTER_CONTAINER=f"dead-{suffix}",
+    )
     app = func.FunctionApp()
-    app.register_functions(bridge_health_blueprint(lambda: wiring))
+    app.register_functions(bridge_health_blueprint)
     [function] = app.get_functions()
     result = function.get_user_function()(TimerRequest(past_due=False))
     asyncio.run(result)

@@ -6,8 +6,8 @@ import pytest
 
 from local.emulators.faults import Fault
 from local.emulators.stack import EmulatorStack
-from shared import metrics
-from shared.bootstrap import get_bridge
+from shared.bootstrap import root
+from shared.telemetry import metrics
 from tests.azure_fixtures import FigCredentials
 from tests.functions.app_functions import call_http, fig_request
 from tests.payloads import FIG_EVENTS, FIG_TESTS, raw
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("app_env")
 
 
 def counts() -> dict[str, int]:
-    counters = get_bridge().counters
+    counters = root().counters
     totals = counters.totals(counters.current_window())
     return {counter: n for (kind, name, counter), n in totals.items() if name == "fig"}
 

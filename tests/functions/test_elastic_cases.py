@@ -16,10 +16,10 @@ import pytest
 from blueprints.elastic_cases import blueprint
 from local.emulators.faults import Fault
 from local.emulators.stack import EmulatorStack
-from shared.bootstrap import reset_bridge
+from shared.bootstrap import root
 from shared.cases import mapping, service
-from shared.cases.wiring import get_case_wiring
 from shared.incidents.model import Incident
+from tests.azure_fixtures import fresh_root, use_settings
 from tests.logscan import remember_secret
 from tests.payloads import parsed
 
@@ -42,7 +42,7 @@ def basic(app_env: dict[str, str], emulators: EmulatorStack) -> str:
     emulators.sentinel.reset()
     password = remember_secret(uuid.uuid4().hex)
     emulators.keyvault.set_secret(AUTH_NAME, f"kibana:{password}")
-    reset_bridge()
+    fresh_root()
     return "Basic " + base64.b64encode(f"kibana:{password}".encode()).decode()
 
 
@@ -202,7 +202,7 @@ def test_a_stale_etag_is_merged_not_overwritten(emulators: EmulatorStack, basic:
     )["id"]
     stale = Incident.of(emulators.sentinel.incidents()[0])
     emulators.sentinel.update_incident(name, labels=["fig", "sentinel", "Triage"])
-    api = get_case_wiring().api()
+    api = root().case_deps().api()
     fields = mapping.CaseFields(severity="Low")
     written = asyncio.run(service.update(api, name, fields, current=stale))
     assert written.text("severity") == "Low"
@@ -213,7 +213,7 @@ def test_an_api_key_token_is_accepted(emulators: EmulatorStack, basic: str) -> N
     """A token in the vault is presented as Authorization: ApiKey, as for alerts."""
     token = remember_secret(uuid.uuid4().hex)
     emulators.keyvault.set_secret(AUTH_NAME, token)
-    reset_bridge()
+    fresh_root()
     body = parsed("kibana_cases_create_request.json")
     assert request("POST", "", body, authorization=f"ApiKey {token}").status_code == 200
 
@@ -237,12 +237,9 @@ def test_wrong_credentials_are_401_and_nothing_is_written(
     assert emulators.sentinel.calls() == 0
 
 
-def test_the_routes_are_off_while_the_secret_is_absent(
-    app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_routes_are_off_while_the_secret_is_absent(app_env: dict[str, str]) -> None:
     """No credentials in the vault: 404 on every route, as for Elastic alerts."""
-    monkeypatch.setenv("ELASTIC_AUTH_NAME", f"absent-{uuid.uuid4().hex}")
-    reset_bridge()
+    use_settings(ELASTIC_AUTH_NAME=f"absent-{uuid.uuid4().hex}")
     authorization = "Basic " + base64.b64encode(b"kibana:anything").decode()
     name = str(uuid.uuid4())
     for method, path in (("POST", ""), ("GET", f"/{name}"), ("PUT", f"/{name}/comment")):

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from local.emulators.stack import EmulatorStack
-from shared.bootstrap import reset_bridge
+from tests.azure_fixtures import fresh_root
 from tests.functions.test_elastic_cases import AUTH_NAME, handlers
 from tests.fuzzing import METHODS, generated_request
 from tests.logscan import remember_secret
@@ -42,7 +42,7 @@ def credentials(app_env: dict[str, str], emulators: EmulatorStack) -> None:
     """Kibana's credentials in the vault; a clean workspace."""
     emulators.sentinel.reset()
     emulators.keyvault.set_secret(AUTH_NAME, f"kibana:{PASSWORD}")
-    reset_bridge()
+    fresh_root()
 
 
 @pytest.mark.usefixtures("credentials")

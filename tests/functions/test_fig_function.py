@@ -12,7 +12,7 @@ from azure.storage.queue import QueueClient
 from local.emulators.faults import Fault
 from local.emulators.stack import EmulatorStack
 from shared.delivery import Envelope
-from tests.azure_fixtures import FigCredentials
+from tests.azure_fixtures import FigCredentials, use_settings
 from tests.functions.app_functions import call_http, fig_request
 from tests.logscan import remember_secret
 from tests.payloads import FIG_EVENTS, FIG_REFERENCE_HASH, FIG_REFERENCE_SECRET, FIG_TESTS, raw
@@ -97,11 +97,9 @@ def test_bad_input_gets_a_clear_answer_and_nothing_is_sent(
     assert emulators.ingestion.rows() == []
 
 
-def test_oversize_is_413(
-    emulators: EmulatorStack, fig_credentials: FigCredentials, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_oversize_is_413(emulators: EmulatorStack, fig_credentials: FigCredentials) -> None:
     """A body over MAX_BODY_BYTES is refused with 413 and nothing sent."""
-    monkeypatch.setenv("MAX_BODY_BYTES", "1000")
+    use_settings(MAX_BODY_BYTES="1000")
     body = json.dumps({**json.loads(raw(FIG_EVENTS["SecurityEvent"])), "Uri": "x" * 2000})
     assert post("SecurityEvent", body.encode(), fig_credentials).status_code == 413
     assert emulators.ingestion.rows() == []
@@ -208,10 +206,10 @@ def test_identity_outage_on_a_cold_start_is_503(
 
 
 def test_token_audience_must_match_the_service(
-    emulators: EmulatorStack, fig_credentials: FigCredentials, monkeypatch: pytest.MonkeyPatch
+    emulators: EmulatorStack, fig_credentials: FigCredentials
 ) -> None:
     """A token for another cloud's audience is refused by ingestion; the row waits, queued."""
-    monkeypatch.setenv("LOGS_INGESTION_AUDIENCE", "https://monitor.azure.us")
+    use_settings(LOGS_INGESTION_AUDIENCE="https://monitor.azure.us")
     response = post("SecurityEvent", raw(FIG_EVENTS["SecurityEvent"]), fig_credentials)
     assert json.loads(response.get_body())["queued"] is True
     assert emulators.ingestion.rows() == []
@@ -219,10 +217,10 @@ def test_token_audience_must_match_the_service(
 
 
 def test_disabled_event_types_are_not_forwarded(
-    emulators: EmulatorStack, fig_credentials: FigCredentials, monkeypatch: pytest.MonkeyPatch
+    emulators: EmulatorStack, fig_credentials: FigCredentials
 ) -> None:
     """FIG_EVENT_TYPES without SecurityEvent: 200, forwarded false, no row."""
-    monkeypatch.setenv("FIG_EVENT_TYPES", "HealthStatusChanged,MinRunSessions")
+    use_settings(FIG_EVENT_TYPES="HealthStatusChanged,MinRunSessions")
     response = post("SecurityEvent", raw(FIG_EVENTS["SecurityEvent"]), fig_credentials)
     assert response.status_code == 200
     assert json.loads(response.get_body())["forwarded"] is False

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from local.emulators.stack import EmulatorStack
-from tests.azure_fixtures import FigCredentials
+from tests.azure_fixtures import FigCredentials, use_settings
 from tests.functions.app_functions import call_http
 from tests.fuzzing import METHODS, generated_request
 from tests.logscan import remember_secret
@@ -57,16 +57,17 @@ headers = st.dictionaries(
 
 
 @pytest.fixture(autouse=True)
-def _sources_on(emulators: EmulatorStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _sources_on(emulators: EmulatorStack) -> Iterator[None]:
     """Every source switched on, with credentials the generated requests do not know."""
     emulators.keyvault.set_secret("wallarm-token", remember_secret("wallarm-token-0123456789"))
     emulators.keyvault.set_secret("elastic-webhook-auth", remember_secret("kibana:pass-0123456789"))
     emulators.keyvault.set_secret(
         "demo-whsec", remember_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
     )
-    monkeypatch.setenv(
-        "INGEST_SOURCES",
-        json.dumps({"demo": {"stream": "Custom-BridgeEvents", "secretNames": ["demo-whsec"]}}),
+    use_settings(
+        INGEST_SOURCES=json.dumps(
+            {"demo": {"stream": "Custom-BridgeEvents", "secretNames": ["demo-whsec"]}}
+        ),
     )
     yield
     for name in ("wallarm-token", "elastic-webhook-auth", "demo-whsec"):

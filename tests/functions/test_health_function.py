@@ -10,6 +10,7 @@ import pytest
 
 from local.emulators.faults import Fault
 from local.emulators.stack import EmulatorStack
+from tests.azure_fixtures import use_settings
 from tests.functions.app_functions import call_http
 
 pytestmark = pytest.mark.usefixtures("app_env")
@@ -94,10 +95,9 @@ def test_unreachable_identity_fails_the_token_checks(emulators: EmulatorStack) -
     assert not check(report, "token:https://monitor").get("ok")
 
 
-def test_incomplete_settings_are_listed_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_incomplete_settings_are_listed_at_once() -> None:
     """Two settings missing: one failed check naming both."""
-    monkeypatch.delenv("KEY_VAULT_URI")
-    monkeypatch.delenv("LOGS_INGESTION_DCR_ID")
+    use_settings(KEY_VAULT_URI=None, LOGS_INGESTION_DCR_ID=None)
     status, report = health()
     assert status == 503
     detail = check(report, "settings")["detail"]
@@ -105,9 +105,9 @@ def test_incomplete_settings_are_listed_at_once(monkeypatch: pytest.MonkeyPatch)
     assert "LOGS_INGESTION_DCR_ID" in detail
 
 
-def test_unknown_dcr_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_dcr_is_explained() -> None:
     """A wrong DCR id: 404 from ingestion, and the action points at LOGS_INGESTION_DCR_ID."""
-    monkeypatch.setenv("LOGS_INGESTION_DCR_ID", "dcr-00000000000000000000000000000bad")
+    use_settings(LOGS_INGESTION_DCR_ID="dcr-00000000000000000000000000000bad")
     status, report = health()
     assert status == 503
     assert "LOGS_INGESTION_DCR_ID" in check(report, "ingestion:")["action"]

@@ -7,15 +7,15 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from local.emulators.stack import EmulatorStack
-from shared.bootstrap import get_bridge
-from shared.health import Check
+from shared.bootstrap import root
+from shared.diagnostics.checks import Check
+from shared.diagnostics.incidents import incident_checks
 from shared.incidents.breaker import Breaker
 from shared.incidents.forward import Forwarder
-from shared.incidents.health_checks import incident_checks
 
 
 def checks(forwarder: Forwarder) -> dict[str, Check]:
-    found = asyncio.run(incident_checks(get_bridge().credential, forwarder, datetime.now(UTC)))
+    found = asyncio.run(incident_checks(root().clients().credential, forwarder, datetime.now(UTC)))
     return {check.name: check for check in found}
 
 

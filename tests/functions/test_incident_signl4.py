@@ -14,9 +14,9 @@ import pytest
 
 from blueprints.incidents import blueprint
 from local.emulators.stack import EmulatorStack
+from shared.bootstrap import root
 from shared.incidents.model import Incident
 from shared.incidents.state import pending_record
-from shared.incidents.wiring import get_forwarder
 from tests.functions.incident_support import received, run_poll, seed
 from tests.logscan import remember_secret
 from tests.payloads import parsed
@@ -77,7 +77,7 @@ def test_forward_acknowledge_close_ends_right_with_one_comment_each(
     """Status, owner, classification and exactly one comment per event, despite redelivery."""
     incident = seed(emulators, title="round trip")
     name = incident["name"]
-    run_poll(get_forwarder())
+    run_poll(root().forwarder())
     ack = event("signl4_outbound_signl_acknowledged.json", name)
     for _ in range(2):
         assert call(token, ack).status_code == 200
@@ -92,7 +92,7 @@ def test_forward_acknowledge_close_ends_right_with_one_comment_each(
     assert props["labels"][0]["labelName"] == "SIGNL4"
     comments = [c["properties"]["message"] for c in emulators.sentinel.comments(name)]
     assert comments == ["Acknowledged in SIGNL4 by Rene.", "Closed in SIGNL4 by Rene."]
-    later = run_poll(get_forwarder())
+    later = run_poll(root().forwarder())
     assert later.actions == {"seen": 1}
     assert [b["X-S4-Status"] for b in received(emulators)] == ["new"]
 
@@ -104,7 +104,7 @@ def test_an_acknowledgement_racing_the_forward_record_is_applied(
     before the send is enough for the acknowledgement to land."""
     incident = seed(emulators, title="fast responder")
     name = incident["name"]
-    state = get_forwarder().state
+    state = root().forwarder().state
     asyncio.run(state.save_forwarded(pending_record(Incident.of(incident), ("SIGNL4",))))
     ack = event("signl4_outbound_signl_acknowledged.json", name)
     assert call(token, ack).status_code == 200
@@ -116,7 +116,7 @@ def test_a_late_acknowledgement_does_not_reopen_a_closed_incident(
 ) -> None:
     """Closed stays closed; the acknowledgement is still noted as a comment."""
     name = seed(emulators, title="late")["name"]
-    run_poll(get_forwarder())
+    run_poll(root().forwarder())
     call(token, event("signl4_outbound_signl_closed.json", name))
     call(token, event("signl4_outbound_signl_acknowledged.json", name))
     assert stored(emulators, name)["status"] == "Closed"
@@ -126,7 +126,7 @@ def test_a_late_acknowledgement_does_not_reopen_a_closed_incident(
 def test_an_annotation_becomes_a_comment(emulators: EmulatorStack, token: str) -> None:
     """Event 203 adds annotation.message as a comment; the status is untouched."""
     name = seed(emulators, title="noted")["name"]
-    run_poll(get_forwarder())
+    run_poll(root().forwarder())
     assert call(token, event("signl4_outbound_signl_annotated.json", name)).status_code == 200
     [comment] = emulators.sentinel.comments(name)
     assert comment["properties"]["message"].endswith("OK, I'll take care about it.")
@@ -136,9 +136,9 @@ def test_an_annotation_becomes_a_comment(emulators: EmulatorStack, token: str) -
 def test_the_hundredth_comment_is_the_last(emulators: EmulatorStack, token: str) -> None:
     """At Sentinel's 100 comments the event is applied but no comment is attempted."""
     name = seed(emulators, title="chatty")["name"]
-    run_poll(get_forwarder())
+    run_poll(root().forwarder())
     for number in range(100):
-        asyncio.run(get_forwarder().api.put_comment(name, str(uuid.uuid4()), f"c{number}"))
+        asyncio.run(root().forwarder().api.put_comment(name, str(uuid.uuid4()), f"c{number}"))
     response = call(token, event("signl4_outbound_signl_annotated.json", name))
     assert json.loads(response.get_body())["comment"] is False
     assert len(emulators.sentinel.comments(name)) == 100
@@ -187,3 +187,17 @@ def test_an_event_for_an_incident_never_forwarded_is_200_and_ignored(
 def test_other_methods_are_405(token: str) -> None:
     """Only POST."""
     assert call(token, b"", method="GET").status_code == 405
+
+
+def test_every_callback_is_counted_for_bridge_health(token: str) -> None:
+    """The pipeline counts the callback like a webhook: received, and refusals by reason."""
+    counters = root().counters
+    before = counters.totals(counters.current_window())
+    call("wrong", event("signl4_outbound_signl_acknowledged.json", "x"))
+    after = counters.totals(counters.current_window())
+
+    def delta(counter: str) -> int:
+        key = ("source", "signl4", counter)
+        return after.get(key, 0) - before.get(key, 0)
+
+    assert (delta("received"), delta("rejected:Unauthorized")) == (1, 1)

@@ -15,17 +15,16 @@ import pytest
 from local.emulators.faults import Fault
 from local.emulators.stack import EmulatorStack
 from shared.adapters.ingestion import LogsIngestionSink
-from shared.bootstrap import build_bridge
+from shared.bootstrap import root
 from shared.delivery import sdk_default_stats
 from shared.errors import IngestionFailed
-from shared.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("app_env")
 STREAM = "Custom-FigEvents"
 
 
 def sink() -> LogsIngestionSink:
-    built = build_bridge(Settings.from_env(os.environ)).sink
+    built = root().clients().sink
     assert isinstance(built, LogsIngestionSink)
     return built
 

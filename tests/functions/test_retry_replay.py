@@ -21,9 +21,9 @@ from local.azurite import Azurite
 from local.host.ports import free_port
 from shared.adapters.retry_storage import RetryStorage, build_retry_storage
 from shared.adapters.storage import StorageRetryQueue
-from shared.bootstrap import reset_bridge
+from shared.bootstrap import install_root
 from shared.delivery.envelope import Envelope
-from shared.replay import replay
+from shared.retrying.replay import replay
 from tests.azure_fixtures import storage_env
 from tests.retry_support import (
     REQUIRED,
@@ -40,11 +40,9 @@ OTHER = "sentinel:Custom-BridgeEvents"
 def env(azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """Retry settings on Azurite, set as app settings for the routes."""
     values = {**REQUIRED, **storage_env(azurite)}
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    reset_bridge()
+    install_root(values)
     yield values
-    reset_bridge()
+    install_root({})
 
 
 @pytest.fixture
@@ -230,7 +228,7 @@ def test_the_replay_route_replays_by_name(storage: RetryStorage) -> None:
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared.replay", *args],
+        [sys.executable, "-m", "shared.retrying", *args],
         cwd=REPO_ROOT,
         env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -15,13 +14,13 @@ from local.emulators.stack import EmulatorStack
 from local.host.ports import free_port
 from shared.adapters.retry_storage import RetryStorage
 from shared.adapters.storage import StorageRetryQueue
-from shared.bootstrap import build_credential, build_sink
+from shared.bootstrap import root
+from shared.bootstrap.clients import build_credential, build_sink
 from shared.delivery.backoff import backoff_ceiling
 from shared.delivery.envelope import BlobPointer, Envelope, decode_message
 from shared.errors import UpstreamUnavailable
-from shared.retry import Result, RetryDeps, RetryOutcome, deliver_message
-from shared.settings import Settings
-from shared.timepolicy import parse_timestamp
+from shared.retrying.worker import Result, RetryDeps, RetryOutcome, deliver_message
+from shared.rows.timepolicy import parse_timestamp
 from tests.retry_support import (
     STREAM,
     envelope,
@@ -35,7 +34,7 @@ pytestmark = pytest.mark.usefixtures("app_env")
 @pytest.fixture
 def deps(retry_storage: RetryStorage, app_env: dict[str, str]) -> RetryDeps:
     """The worker's dependencies: the real sink on the emulators, storage on Azurite."""
-    settings = Settings.from_env(os.environ)
+    settings = root().settings()
     return RetryDeps(
         sink=build_sink(settings, build_credential(settings)),
         queue=retry_storage.queue,

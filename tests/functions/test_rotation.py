@@ -10,11 +10,11 @@ import pytest
 
 from local.emulators.stack import EmulatorStack
 from shared.adapters.keyvault import KeyVaultSecrets
-from shared.bootstrap import Bridge, build_bridge
-from shared.intake import receive
-from shared.settings import Settings
-from shared.sources.base import InboundRequest
-from shared.sources.fig import SOURCE as FIG
+from shared.bootstrap import root
+from shared.inbound.intake import IntakeDeps
+from shared.inbound.pipeline import serve
+from shared.inbound.request import InboundRequest
+from shared.sources import fig
 from tests.azure_fixtures import FigCredentials, new_fig_credentials
 from tests.payloads import FIG_EVENTS, raw
 
@@ -29,25 +29,30 @@ class Clock:
         return self.now
 
 
-def post(bridge: Bridge, credentials: FigCredentials) -> int:
+def post(deps: IntakeDeps, credentials: FigCredentials) -> int:
     request = InboundRequest(
         "POST",
         {"authorization": credentials.header},
         raw(FIG_EVENTS["MinRunSessions"]),
         datetime.now(UTC),
     )
-    return asyncio.run(receive(FIG, "MinRunSessions", request, lambda: bridge)).status
+    bridge = root()
+    endpoint = dataclasses.replace(
+        bridge.source_endpoint(fig.ROUTE, "MinRunSessions"), deps=lambda: deps
+    )
+    reply = asyncio.run(serve(endpoint, request, bridge.telemetry))
+    return reply.status
 
 
 def test_rotated_hash_is_followed(
     emulators: EmulatorStack, fig_credentials: FigCredentials, app_env: dict[str, str]
 ) -> None:
     """After rotation the new secret works (once the recheck interval passed), the old fails."""
-    import os
-
-    wired = build_bridge(Settings.from_env(os.environ))
+    wired = root().intake_deps()
     clock = Clock()
-    secrets = KeyVaultSecrets(wired.secrets._client, monotonic=clock)  # type: ignore[attr-defined]
+    vault = wired.secrets
+    assert isinstance(vault, KeyVaultSecrets)
+    secrets = KeyVaultSecrets(vault._client, monotonic=clock)
     bridge = dataclasses.replace(wired, secrets=secrets)
     assert post(bridge, fig_credentials) == 202
 

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from shared.settings import SETTING_NAMES, SETTINGS
+from shared.config.settings import SETTING_NAMES, SETTINGS
 from tests.infra.bicep import (
     MAIN,
     REPO,
@@ -25,7 +25,8 @@ FUNCTION = module_path("function")
 STORAGE = module_path("storage")
 KEY_VAULT = module_path("keyvault")
 
-# Settings the issues fix already; shared/settings.py adds them as the code that reads them lands.
+# Settings the issues fix already; shared/config/settings.py adds them as the code reading
+# them lands.
 ANNOUNCED_SETTINGS = frozenset(
     {
         "RETRY_QUEUE_NAME",
@@ -91,7 +92,7 @@ def all_setting_names() -> set[str]:
 
 
 def test_every_setting_the_code_reads_is_set() -> None:
-    """shared.settings.SETTING_NAMES, and the announced ones, are all app settings."""
+    """shared.config.settings.SETTING_NAMES, and the announced ones, are all app settings."""
     names = all_setting_names()
     assert sorted(SETTING_NAMES - names) == []
     assert sorted(ANNOUNCED_SETTINGS - names) == []

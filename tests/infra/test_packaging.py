@@ -14,7 +14,7 @@ from tests.infra.bicep import REPO, TABLES_DIR, table_files
 FUNCIGNORE = REPO / ".funcignore"
 
 # What runs in Azure: the app, its host config, its dependencies, and the schemas
-# shared/schema.py reads at run time.
+# shared/rows/schema.py reads at run time.
 SHIPPED_TOP_LEVEL = {"function_app.py", "host.json", "requirements.txt", "blueprints", "shared"}
 
 
@@ -82,7 +82,7 @@ def test_development_files_stay_out(path: str) -> None:
         "function_app.py",
         "host.json",
         "requirements.txt",
-        "shared/schema.py",
+        "shared/rows/schema.py",
         "shared/sources/fig.py",
         "blueprints/fig.py",
         *[f"infra/tables/{p.name}" for p in table_files()],

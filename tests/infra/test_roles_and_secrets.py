@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from shared.settings import SETTINGS
+from shared.config.settings import SETTINGS
 from tests.infra.bicep import (
     INFRA,
     MAIN,

@@ -17,7 +17,7 @@ import pytest
 
 from local.emulators import ingestion as ingestion_emulator
 from local.emulators.streams import load_streams
-from shared import schema
+from shared.rows import schema
 from tests.infra.bicep import (
     INFRA,
     MAIN,
@@ -284,7 +284,7 @@ def test_every_stream_the_code_writes_is_declared() -> None:
 
 
 def test_the_app_and_the_emulators_read_the_same_schema_files() -> None:
-    """shared.schema and the ingestion emulator read infra/tables, as the Bicep does."""
+    """shared.rows.schema and the ingestion emulator read infra/tables, as the Bicep does."""
     assert schema.TABLES_DIR == TABLES_DIR
     assert ingestion_emulator.DEFAULT_TABLES_DIR == TABLES_DIR
     expected = {

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.coalesce import Coalescer
+from shared.delivery.coalesce import Coalescer
 from shared.errors import Refused
 
 

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from shared.errors import MalformedPayload, UnknownEventType, UnsupportedMediaType
+from shared.inbound.request import InboundRequest
 from shared.sources import elastic_alerts
-from shared.sources.base import InboundRequest, Parsed
+from shared.sources.base import Parsed
 from tests.payloads import parsed, raw
 
 RECEIVED = datetime(2025, 6, 1, 10, 20, tzinfo=UTC)
@@ -18,12 +19,14 @@ SECURITY = "kibana_security_alert_document_illustrative.json"
 METRIC = "kibana_alert_document_metric.json"
 SUMMARY = "kibana_webhook_rendered_body.json"
 
+SOURCE = elastic_alerts.ElasticAlertsSource(auth_name="elastic-webhook-auth")
+
 
 def parse(
     body: bytes, headers: dict[str, str] | None = None, received: datetime = RECEIVED
 ) -> Parsed:
     request = InboundRequest("POST", headers or {}, body, received)
-    return elastic_alerts.SOURCE.parse("", request)
+    return SOURCE.parse("", request)
 
 
 def flatten(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -165,4 +168,4 @@ def test_plainly_wrong_content_types_are_415(content_type: str) -> None:
 def test_only_the_bare_route_exists() -> None:
     """/api/elastic/alerts has no sub-routes."""
     with pytest.raises(UnknownEventType):
-        elastic_alerts.SOURCE.check_route("cases")
+        elastic_alerts.ROUTE.check_route("cases")

@@ -13,8 +13,13 @@ import pytest
 
 from shared.cases import mapping, service
 from shared.cases.receive import is_incident_id
-from shared.errors import MalformedPayload, RequestRejected, UpstreamUnavailable
-from shared.incidents.errors import IncidentConflict, IncidentNotFound
+from shared.errors import (
+    IncidentConflict,
+    IncidentNotFound,
+    MalformedPayload,
+    RequestRejected,
+    UpstreamUnavailable,
+)
 from shared.incidents.model import Incident
 from tests.payloads import parsed
 

@@ -11,9 +11,10 @@ import pytest
 from shared.auth.basic import BasicAuth, BasicOrTokenAuth, basic_credentials
 from shared.auth.common import equal, matches_any
 from shared.auth.header_token import HeaderTokenAuth, TokenPlace, presented_token
+from shared.config.settings import Settings
 from shared.errors import SecretMissing, Unauthorized
-from shared.settings import Settings
-from shared.sources.base import Authenticator, InboundRequest
+from shared.inbound.request import InboundRequest
+from shared.sources.base import Authenticator
 from tests.fakes import FakeSecrets
 from tests.unit.test_intake import BASE_SETTINGS
 
@@ -29,13 +30,13 @@ def basic(credentials: str) -> str:
 
 def run(auth: Authenticator, headers: dict[str, str], secrets: FakeSecrets) -> None:
     request = InboundRequest("POST", headers, b"[]", RECEIVED)
-    asyncio.run(auth.authenticate(request, secrets, SETTINGS))
+    asyncio.run(auth.authenticate(request, secrets))
 
 
-def token_auth() -> HeaderTokenAuth:
+def token_auth(settings: Settings = SETTINGS) -> HeaderTokenAuth:
+    """Configured as the Wallarm source configures it, from settings."""
     return HeaderTokenAuth(
-        places=lambda s: (TokenPlace(s.wallarm_token_header),),
-        secret_name=lambda s: s.wallarm_token_name,
+        (TokenPlace(settings.wallarm_token_header),), settings.wallarm_token_name
     )
 
 
@@ -91,10 +92,10 @@ def test_header_name_comes_from_settings() -> None:
     custom = Settings.from_env({**BASE_SETTINGS, "WALLARM_TOKEN_HEADER": "X-Wallarm-Key"})
     secrets = FakeSecrets({"wallarm-token": TOKEN})
     moved = InboundRequest("POST", {"x-wallarm-key": TOKEN}, b"[]", RECEIVED)
-    asyncio.run(token_auth().authenticate(moved, secrets, custom))
+    asyncio.run(token_auth(custom).authenticate(moved, secrets))
     default = InboundRequest("POST", {"x-auth-token": TOKEN}, b"[]", RECEIVED)
     with pytest.raises(Unauthorized):  # the default header is no longer read
-        asyncio.run(token_auth().authenticate(default, secrets, custom))
+        asyncio.run(token_auth(custom).authenticate(default, secrets))
 
 
 @pytest.mark.parametrize("presented", ["wrong", TOKEN + "x", TOKEN[:-1], "é" * 8])
@@ -145,7 +146,7 @@ def test_basic_credentials_are_decoded() -> None:
 
 def test_basic_auth_checks_user_and_password() -> None:
     """Only the exact user:password stored in the vault is accepted."""
-    auth = BasicAuth(lambda s: s.elastic_auth_name)
+    auth = BasicAuth(SETTINGS.elastic_auth_name)
     secrets = FakeSecrets({"elastic-webhook-auth": "kibana:s3cret"})
     run(auth, {"authorization": basic("kibana:s3cret")}, secrets)
     for wrong in ("kibana:s3cre", "Kibana:s3cret", "kibana:s3cret "):
@@ -163,7 +164,7 @@ def test_basic_auth_checks_user_and_password() -> None:
 )
 def test_basic_or_token_follows_the_stored_form(stored: str, headers: dict[str, str]) -> None:
     """user:password in the vault means Basic; anything else a token (ApiKey or X-Auth-Token)."""
-    auth = BasicOrTokenAuth(lambda s: s.elastic_auth_name, PLACES)
+    auth = BasicOrTokenAuth(SETTINGS.elastic_auth_name, PLACES)
     run(auth, headers, FakeSecrets({"elastic-webhook-auth": stored}))
 
 
@@ -177,7 +178,7 @@ def test_basic_or_token_follows_the_stored_form(stored: str, headers: dict[str, 
 )
 def test_basic_or_token_refuses_the_other_form(stored: str, headers: dict[str, str]) -> None:
     """Credentials in the form the secret is not in never match."""
-    auth = BasicOrTokenAuth(lambda s: s.elastic_auth_name, PLACES)
+    auth = BasicOrTokenAuth(SETTINGS.elastic_auth_name, PLACES)
     with pytest.raises(Unauthorized):
         run(auth, headers, FakeSecrets({"elastic-webhook-auth": stored}))
 
@@ -186,5 +187,5 @@ def test_basic_or_token_without_credentials_reads_no_secret() -> None:
     """No well-formed credentials of either kind: 401 before Key Vault."""
     secrets = FakeSecrets({"elastic-webhook-auth": "tok3n"})
     with pytest.raises(Unauthorized):
-        run(BasicOrTokenAuth(lambda s: s.elastic_auth_name, PLACES), {}, secrets)
+        run(BasicOrTokenAuth(SETTINGS.elastic_auth_name, PLACES), {}, secrets)
     assert secrets.reads == []

@@ -7,11 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.errors import ConfigError, MalformedPayload, UnknownEventType, UnsupportedMediaType
-from shared.schema import load_table
-from shared.settings import Settings
+from shared.auth.fig import FigSecretVerifier
+from shared.bootstrap.sources import SourceCatalog, SourceMemory
+from shared.config.ingest import IngestConfig
+from shared.config.settings import Settings
+from shared.errors import MalformedPayload, UnknownEventType, UnsupportedMediaType
+from shared.inbound.request import InboundRequest
+from shared.rows.schema import load_table
 from shared.sources import ingest
-from shared.sources.base import InboundRequest, Parsed
+from shared.sources.base import Parsed
 from tests.payloads import raw
 from tests.unit.test_intake import BASE_SETTINGS
 
@@ -29,7 +33,8 @@ class Clock:
 
 
 def bound(guard: ingest.ReplayGuard | None = None) -> ingest.IngestSource:
-    return ingest.IngestSources(guard).bind("acme", lambda: SETTINGS)
+    config = SETTINGS.ingest.sources["acme"]
+    return ingest.IngestSource("acme", config, guard or ingest.ReplayGuard())
 
 
 def parse(
@@ -41,10 +46,10 @@ def parse(
 
 def test_settings_read_ingest_sources() -> None:
     """INGEST_SOURCES becomes name -> stream and secret names (newest first)."""
-    config = SETTINGS.ingest_sources["acme"]
-    assert config == ingest.IngestConfig("Custom-BridgeEvents", ("acme-2", "acme-1"))
+    config = SETTINGS.ingest.sources["acme"]
+    assert config == IngestConfig("Custom-BridgeEvents", ("acme-2", "acme-1"))
     assert config.table == "BridgeEvents_CL"
-    assert Settings.from_env(BASE_SETTINGS).ingest_sources == {}
+    assert Settings.from_env(BASE_SETTINGS).ingest.sources == {}
 
 
 @pytest.mark.parametrize(
@@ -62,24 +67,43 @@ def test_settings_read_ingest_sources() -> None:
     ],
 )
 def test_bad_ingest_sources_are_named_problems(value: str, fragment: str) -> None:
-    """Each mistake in INGEST_SOURCES is a ConfigError naming the source and the key."""
-    with pytest.raises(ConfigError) as error:
-        Settings.from_env({**BASE_SETTINGS, "INGEST_SOURCES": value})
-    assert any(fragment in problem for problem in error.value.problems)
+    """Each mistake in INGEST_SOURCES is named with the source and the key, and turns off
+    only the ingest routes it touches: the settings themselves still load."""
+    settings = Settings.from_env({**BASE_SETTINGS, "INGEST_SOURCES": value})
+    broken = [problem for found in settings.ingest.broken.values() for problem in found]
+    problems = [*settings.problems_of("ingest"), *broken]
+    assert any(fragment in problem for problem in problems)
+    assert settings.ingest.sources == {}
+
+
+def test_one_bad_entry_leaves_the_others_served() -> None:
+    """A stream with no schema file breaks its own entry only."""
+    value = json.dumps({**CONFIG, "broken": {"stream": "Custom-Nope", "secretNames": ["b"]}})
+    settings = Settings.from_env({**BASE_SETTINGS, "INGEST_SOURCES": value})
+    assert set(settings.ingest.sources) == {"acme"}
+    assert set(settings.ingest.broken) == {"broken"}
+    assert settings.problems_of("ingest") == ()
 
 
 def test_wallarm_header_setting_must_be_a_header_name() -> None:
-    """WALLARM_TOKEN_HEADER is lower-cased, and a value with spaces is refused."""
+    """WALLARM_TOKEN_HEADER is lower-cased, and a value with spaces turns Wallarm off."""
     assert SETTINGS.wallarm_token_header == "x-auth-token"
-    with pytest.raises(ConfigError):
-        Settings.from_env({**BASE_SETTINGS, "WALLARM_TOKEN_HEADER": "X Auth"})
+    settings = Settings.from_env({**BASE_SETTINGS, "WALLARM_TOKEN_HEADER": "X Auth"})
+    assert "header name" in settings.problems_of("wallarm")[0]
+    assert settings.problems_of("fig") == ()
 
 
 @pytest.mark.parametrize("route", ["other", "ACME", "acme/x", "", "-acme"])
 def test_unlisted_or_malformed_source_names_are_404(route: str) -> None:
     """Only sources listed in INGEST_SOURCES exist."""
+    catalog = SourceCatalog(SETTINGS, SourceMemory(FigSecretVerifier(), ingest.ReplayGuard()))
+
+    def listed() -> None:
+        ingest.route_of(route).check_route(route)
+        catalog.ingest(route)
+
     with pytest.raises(UnknownEventType):
-        ingest.SOURCE.bind(route, lambda: SETTINGS).check_route(route)
+        listed()
 
 
 def test_spec_payload_becomes_a_bridge_events_row() -> None:

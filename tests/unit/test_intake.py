@@ -9,12 +9,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.auth.fig import hash_fig_secret
-from shared.bootstrap import Bridge
-from shared.intake import Reply, receive
-from shared.settings import Settings
-from shared.sources.base import InboundRequest
-from shared.sources.fig import SOURCE as FIG
+from shared.auth.fig import FigSecretVerifier, hash_fig_secret
+from shared.bootstrap.sources import SourceCatalog, SourceMemory
+from shared.config.settings import Settings
+from shared.inbound.intake import IntakeDeps, SourceEndpoint
+from shared.inbound.pipeline import Reply, serve
+from shared.inbound.request import InboundRequest
+from shared.sources import fig
+from shared.sources.base import SourceRoute
+from shared.sources.ingest import ReplayGuard
+from shared.telemetry.counting import Telemetry
+from shared.telemetry.metrics import Counters
 from tests.fakes import FakeDeadLetters, FakeQueue, FakeSecrets, FakeSink
 from tests.payloads import FIG_EVENTS, raw
 
@@ -29,22 +34,40 @@ BASE_SETTINGS = {
 
 
 class World:
-    """A bridge wired to fakes, and a way to post to it."""
+    """The real sources and pipeline wired to fakes, and a way to post to them."""
 
     def __init__(self, **settings: str) -> None:
         self.secrets = FakeSecrets({"fig-secret-hash": HASH})
         self.sink = FakeSink()
         self.queue = FakeQueue()
         self.dead_letters = FakeDeadLetters()
-        self.bridge = Bridge(
-            settings=Settings.from_env({**BASE_SETTINGS, **settings}),
-            credential=object(),  # type: ignore[arg-type]  # not used by intake
+        self.counters = Counters("test")
+        self.settings = Settings.from_env({**BASE_SETTINGS, **settings})
+        self.telemetry = Telemetry(self.counters, lambda: None)
+        self.deps = IntakeDeps(
             secrets=self.secrets,
             sink=self.sink,
             retry_queue=self.queue,
             dead_letters=self.dead_letters,
+            telemetry=self.telemetry,
             rng=random.Random(7),
+            max_body_bytes=self.settings.max_body_bytes,
+            retry_base_seconds=self.settings.retry_base_seconds,
+            retry_max_seconds=self.settings.retry_max_seconds,
         )
+        self.sources = SourceCatalog(
+            self.settings, SourceMemory(FigSecretVerifier(), ReplayGuard())
+        )
+
+    def serve(self, route_info: SourceRoute, route: str, request: InboundRequest) -> Reply:
+        """The request through the pipeline, to the source at ``route_info``/``route``."""
+        endpoint = SourceEndpoint(
+            route_info,
+            route,
+            lambda: self.sources.for_route(route_info, route),
+            lambda: self.deps,
+        )
+        return asyncio.run(serve(endpoint, request, lambda: self.telemetry))
 
     def post(
         self,
@@ -59,7 +82,7 @@ class World:
         if secret is not None:
             all_headers["authorization"] = f"Secret {secret}"
         request = InboundRequest(method, all_headers, body, datetime.now(UTC))
-        return asyncio.run(receive(FIG, route, request, lambda: self.bridge))
+        return self.serve(fig.ROUTE, route, request)
 
 
 @pytest.fixture
@@ -202,11 +225,15 @@ def test_rotated_hash_is_picked_up_without_a_restart(world: World) -> None:
 def test_config_problems_are_503_without_details() -> None:
     """A broken configuration is the operator's to fix: 503, names kept out of the reply."""
 
-    def no_bridge() -> Bridge:
+    def no_deps() -> IntakeDeps:
         Settings.from_env({})
         raise AssertionError("unreachable")
 
+    def no_source() -> fig.FigSource:
+        raise AssertionError("unreachable")
+
     request = InboundRequest("POST", {}, b"{}", datetime.now(UTC))
-    reply = asyncio.run(receive(FIG, "SecurityEvent", request, no_bridge))
+    endpoint = SourceEndpoint(fig.ROUTE, "SecurityEvent", no_source, no_deps)
+    reply = asyncio.run(serve(endpoint, request, lambda: Telemetry(Counters("t"), lambda: None)))
     assert reply.status == 503
     assert "KEY_VAULT_URI" not in json.dumps(reply.body)

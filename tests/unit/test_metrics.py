@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared import metrics
+from shared.config.platform import Platform
 from shared.errors import UpstreamUnavailable
-from shared.health_flush import MAX_FLUSH_AGE, Flusher
-from shared.health_rows import Gauges, StoredWindow, status_row, window_rows
-from shared.metrics import (
+from shared.telemetry import metrics
+from shared.telemetry.flush import MAX_FLUSH_AGE, Flusher
+from shared.telemetry.metrics import (
     WINDOW,
     Counters,
     WindowCounts,
@@ -23,6 +23,7 @@ from shared.metrics import (
     rejected,
     window_start,
 )
+from shared.telemetry.rows import Gauges, StoredWindow, status_row, window_rows
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -134,8 +135,8 @@ def test_window_start_floors_to_five_minutes(moment: datetime) -> None:
 
 def test_instance_ids_are_unique_per_process_on_one_instance() -> None:
     """Two processes on one host instance get different ids with the instance's prefix."""
-    environ = {"WEBSITE_INSTANCE_ID": "0123456789abcdef0123"}
-    first, second = metrics.new_instance_id(environ), metrics.new_instance_id(environ)
+    instance = Platform.from_env({"WEBSITE_INSTANCE_ID": "0123456789abcdef0123"}).instance_id
+    first, second = metrics.new_instance_id(instance), metrics.new_instance_id(instance)
     assert first != second
     assert first.startswith("0123456789ab-")
 

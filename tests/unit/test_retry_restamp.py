@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.restamp import is_stale, restamp_rows
-from shared.timepolicy import ACCEPTED_FUTURE, ACCEPTED_PAST, utc_iso
+from shared.rows.restamp import is_stale, restamp_rows
+from shared.rows.timepolicy import ACCEPTED_FUTURE, ACCEPTED_PAST, utc_iso
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

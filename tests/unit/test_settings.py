@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from shared.errors import ConfigError
-from shared.settings import SETTINGS, Settings
+from shared.auth.fig import FigSecretVerifier
+from shared.bootstrap.sources import SourceCatalog, SourceMemory
+from shared.config.settings import SETTINGS, Settings
+from shared.errors import ConfigError, FeatureOff
+from shared.sources.ingest import ReplayGuard
 
 VALID = {
     "KEY_VAULT_URI": "https://kv-bridge.vault.azure.net/",
@@ -50,15 +53,34 @@ def test_every_problem_is_reported_at_once_by_name() -> None:
         "LOGS_INGESTION_ENDPOINT",
         "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE",
         "MAX_BODY_BYTES",
-        "FIG_EVENT_TYPES",
         "AzureWebJobsStorage",
         "RETRY_QUEUE_NAME",
         "DELIVERY_BUDGET_HOURS",
         "COALESCE_WINDOW_MS",
     ):
         assert name in text
-    assert "Logins" in text
     assert "configuration is incomplete" in error.value.message  # what a sender sees
+
+
+def test_a_feature_setting_turns_off_only_that_feature() -> None:
+    """A bad Fig, Wallarm, Elastic or incident setting is that feature's problem alone."""
+    settings = Settings.from_env(
+        {**VALID, "WALLARM_TOKEN_HEADER": "X Bad", "ARM_ENDPOINT": "http://arm.example"}
+    )
+    assert "WALLARM_TOKEN_HEADER" in settings.problems_of("wallarm")[0]
+    assert "ARM_ENDPOINT" in settings.problems_of("incidents")[0]
+    assert settings.problems_of("fig") == ()
+
+
+def test_unknown_fig_event_types_turn_off_fig_alone() -> None:
+    """FIG_EVENT_TYPES naming an unknown type: Fig is off and says which; Wallarm is built."""
+    settings = Settings.from_env({**VALID, "FIG_EVENT_TYPES": "SecurityEvent,Logins"})
+    catalog = SourceCatalog(settings, SourceMemory(FigSecretVerifier(), ReplayGuard()))
+    with pytest.raises(FeatureOff) as off:
+        catalog.source("fig")
+    assert "Logins" in off.value.problems[0]
+    assert catalog.source("wallarm").name == "wallarm"
+    assert set(catalog.off()) == {"fig"}
 
 
 def test_event_type_filter_is_a_set_of_known_names() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from datetime import UTC, datetime, timedelta
@@ -11,9 +10,10 @@ from typing import Any
 import pytest
 
 from shared.auth.standard_webhooks import decode_secret, sign
-from shared.intake import Reply, receive
+from shared.inbound.pipeline import Reply
+from shared.inbound.request import InboundRequest
 from shared.sources import elastic_alerts, ingest, wallarm
-from shared.sources.base import InboundRequest, Source
+from shared.sources.base import SourceRoute
 from tests.payloads import parsed, raw
 from tests.unit.test_intake import World as FigWorld
 
@@ -30,7 +30,6 @@ class World:
 
     def __init__(self, **settings: str) -> None:
         fig_world = FigWorld(INGEST_SOURCES=json.dumps(INGEST_SOURCES), **settings)
-        self.bridge = fig_world.bridge
         self.sink = fig_world.sink
         self.secrets = fig_world.secrets
         self.fig_world = fig_world
@@ -38,20 +37,24 @@ class World:
         self.secrets.values.update(
             {"wallarm-token": WALLARM_TOKEN, "elastic-webhook-auth": ELASTIC_BASIC, "acme-1": WHSEC}
         )
-        self.ingest = ingest.IngestSources()
 
     def post(
-        self, source: Source, route: str, body: bytes, headers: dict[str, str], method: str = "POST"
+        self,
+        source: SourceRoute,
+        route: str,
+        body: bytes,
+        headers: dict[str, str],
+        method: str = "POST",
     ) -> Reply:
         request = InboundRequest(method, headers, body, NOW)
-        return asyncio.run(receive(source, route, request, lambda: self.bridge))
+        return self.fig_world.serve(source, route, request)
 
     def wallarm(self, body: bytes, **headers: str) -> Reply:
-        return self.post(wallarm.SOURCE, "", body, {"x-auth-token": WALLARM_TOKEN, **headers})
+        return self.post(wallarm.ROUTE, "", body, {"x-auth-token": WALLARM_TOKEN, **headers})
 
     def elastic(self, body: bytes, **headers: str) -> Reply:
         auth = "Basic " + base64.b64encode(ELASTIC_BASIC.encode()).decode()
-        return self.post(elastic_alerts.SOURCE, "", body, {"authorization": auth, **headers})
+        return self.post(elastic_alerts.ROUTE, "", body, {"authorization": auth, **headers})
 
     def signed(
         self, body: bytes, msg_id: str = "msg_1", *, at: datetime = NOW, route: str = "acme"
@@ -63,8 +66,7 @@ class World:
             "webhook-signature": sign(decode_secret(WHSEC), msg_id, stamp, body),
             "content-type": "application/json",
         }
-        source = self.ingest.bind(route, lambda: self.bridge.settings)
-        return self.post(source, route, body, headers)
+        return self.post(ingest.route_of(route), route, body, headers)
 
 
 @pytest.fixture
@@ -81,9 +83,9 @@ def test_wallarm_batch_is_forwarded_to_its_stream(world: World) -> None:
 
 def test_wallarm_takes_put_but_not_get(world: World) -> None:
     """Wallarm may be set to PUT; anything but POST and PUT is 405."""
-    assert world.post(wallarm.SOURCE, "", raw("wallarm_hit.json"), {}, "GET").status == 405
+    assert world.post(wallarm.ROUTE, "", raw("wallarm_hit.json"), {}, "GET").status == 405
     put = world.post(
-        wallarm.SOURCE, "", raw("wallarm_hit.json"), {"x-auth-token": WALLARM_TOKEN}, "PUT"
+        wallarm.ROUTE, "", raw("wallarm_hit.json"), {"x-auth-token": WALLARM_TOKEN}, "PUT"
     )
     assert put.status == 202
 
@@ -99,7 +101,7 @@ def test_wallarm_test_messages_are_200(world: World) -> None:
 def test_wallarm_wrong_token_is_401(world: World, token: str | None) -> None:
     """No, empty or wrong token: 401, nothing sent."""
     headers = {} if token is None else {"x-auth-token": token}
-    assert world.post(wallarm.SOURCE, "", raw("wallarm_hit.json"), headers).status == 401
+    assert world.post(wallarm.ROUTE, "", raw("wallarm_hit.json"), headers).status == 401
     assert world.sink == []
 
 
@@ -123,7 +125,7 @@ def test_wallarm_xml_is_415_after_auth(world: World) -> None:
     """A plainly wrong Content-Type is 415, but only for an authenticated sender."""
     xml = {"content-type": "application/xml"}
     assert world.wallarm(raw("wallarm_hit.json"), **xml).status == 415
-    wrong = world.post(wallarm.SOURCE, "", b"<x/>", {"x-auth-token": "bad", **xml})
+    wrong = world.post(wallarm.ROUTE, "", b"<x/>", {"x-auth-token": "bad", **xml})
     assert wrong.status == 401
 
 
@@ -148,7 +150,7 @@ def test_kibana_token_forms(world: World) -> None:
     """With a token stored, ApiKey and X-Auth-Token work and Basic does not."""
     world.secrets["elastic-webhook-auth"] = "tok3n"
     body = raw("kibana_alert_document_metric.json")
-    source = elastic_alerts.SOURCE
+    source = elastic_alerts.ROUTE
     assert world.post(source, "", body, {"authorization": "ApiKey tok3n"}).status == 202
     assert world.post(source, "", body, {"x-auth-token": "tok3n"}).status == 202
     assert world.elastic(body).status == 401

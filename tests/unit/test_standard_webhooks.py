@@ -19,7 +19,7 @@ from shared.auth.standard_webhooks import (
     verify,
 )
 from shared.errors import ConfigError, SecretMissing, Unauthorized
-from shared.sources.base import InboundRequest
+from shared.inbound.request import InboundRequest
 from tests.fakes import FakeSecrets
 from tests.payloads import parsed
 
@@ -182,9 +182,9 @@ def test_any_id_or_timestamp_change_fails(msg_id: str, other_id: str, shift: int
 
 
 def authenticate(secrets: FakeSecrets, request_headers: dict[str, str], **kw: Any) -> None:
-    auth = StandardWebhooksAuth(lambda _settings: ["hook-new", "hook-old"], **kw)
+    auth = StandardWebhooksAuth(["hook-new", "hook-old"], **kw)
     request = InboundRequest("POST", request_headers, BODY, SIGNED_AT)
-    asyncio.run(auth.authenticate(request, secrets, None))  # type: ignore[arg-type]
+    asyncio.run(auth.authenticate(request, secrets))
 
 
 def test_authenticator_reads_secrets_newest_first_and_skips_a_missing_one() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.storage_connection import parse_storage_connection
+from shared.config.storage import parse_storage_connection
 
 AZURITE = (
     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5PT0=;"

@@ -8,9 +8,15 @@ from typing import Any
 
 import pytest
 
-from shared.errors import MalformedPayload, UnknownEventType, UnsupportedMediaType
+from shared.errors import (
+    MalformedPayload,
+    PayloadTooLarge,
+    UnknownEventType,
+    UnsupportedMediaType,
+)
+from shared.inbound.request import InboundRequest
 from shared.sources import wallarm
-from shared.sources.base import InboundRequest, Parsed
+from shared.sources.base import Parsed
 from tests.payloads import parsed, raw
 
 RECEIVED = datetime(2023, 12, 25, 16, 0, tzinfo=UTC)  # shortly after the reference hits
@@ -22,6 +28,8 @@ REFERENCE = {  # notification_type -> reference file
 }
 # Every type Wallarm's Sentinel doc lists, plus integration_broken.
 ALL_TYPES = sorted(wallarm.TYPE_SEVERITY)
+
+SOURCE = wallarm.WallarmSource(token_header="x-auth-token", token_name="wallarm-token")
 
 
 def notification(kind: str) -> dict[str, Any]:
@@ -46,7 +54,7 @@ def as_ndjson(items: list[Any]) -> bytes:
 
 def parse(body: bytes, **headers: str) -> Parsed:
     request = InboundRequest("POST", headers, body, RECEIVED)
-    return wallarm.SOURCE.parse("", request)
+    return SOURCE.parse("", request)
 
 
 @pytest.mark.parametrize("encode", [as_array, as_ndjson], ids=["array", "ndjson"])
@@ -139,7 +147,7 @@ def test_unknown_types_are_kept_as_informational() -> None:
 def test_event_id_is_stable_and_content_sensitive() -> None:
     """The same notification redelivered later has the same EventId; another one does not."""
     first = parse(raw("wallarm_hit.json")).rows
-    later = wallarm.SOURCE.parse(
+    later = SOURCE.parse(
         "", InboundRequest("PUT", {}, raw("wallarm_hit.ndjson"), RECEIVED + timedelta(hours=2))
     ).rows
     assert [r["EventId"] for r in first] == [r["EventId"] for r in later]
@@ -209,6 +217,17 @@ def test_plainly_wrong_content_types_are_415(content_type: str) -> None:
 
 def test_only_the_bare_route_exists() -> None:
     """/api/wallarm has no sub-routes."""
-    wallarm.SOURCE.check_route("")
+    wallarm.ROUTE.check_route("")
     with pytest.raises(UnknownEventType):
-        wallarm.SOURCE.check_route("hits")
+        wallarm.ROUTE.check_route("hits")
+
+
+@pytest.mark.parametrize("array", [True, False])
+def test_more_notifications_than_the_cap_are_413_before_parsing(array: bool) -> None:
+    """Over MAX_ROWS_PER_REQUEST (as NDJSON lines or array items): 413, nothing ingested."""
+    capped = wallarm.WallarmSource(token_header="x-auth-token", token_name="t", max_items=3)
+    hits = [b'{"details": {"notification_type": "new_hits"}}'] * 4
+    body = b"[" + b",".join(hits) + b"]" if array else b"\n".join(hits)
+    request = InboundRequest("POST", {}, body, RECEIVED)
+    with pytest.raises(PayloadTooLarge):
+        capped.parse("", request)

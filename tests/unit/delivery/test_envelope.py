@@ -16,12 +16,12 @@ from shared.delivery import (
     MAX_QUEUE_TEXT_BYTES,
     BlobPointer,
     Envelope,
-    EnvelopeError,
     decode_message,
     fits_in_queue_message,
     short_error,
 )
 from shared.delivery._json import compact_json
+from shared.errors import EnvelopeError, Undeliverable
 from tests.unit.delivery.strategies import json_values, rows
 
 pytestmark = pytest.mark.disable_socket
@@ -147,10 +147,10 @@ def mutated(**changes: Any) -> str:
     ],
 )
 def test_malformed_messages_are_refused_clearly(text: str | bytes, message: str) -> None:
-    """Each kind of damage is an EnvelopeError (a ValueError) that says what is wrong."""
+    """Each kind of damage is an EnvelopeError (undeliverable) that says what is wrong."""
     with pytest.raises(EnvelopeError, match=message):
         decode_message(text)
-    assert issubclass(EnvelopeError, ValueError)
+    assert issubclass(EnvelopeError, Undeliverable)  # dead-lettered, never retried
 
 
 def test_next_attempt_counts_and_records_the_failure() -> None:

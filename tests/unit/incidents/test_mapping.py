@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.config.incidents import parse_webhook_destinations
 from shared.errors import MalformedPayload
 from shared.incidents import permissions
 from shared.incidents.augment import augmentation
 from shared.incidents.callback import MAX_COMMENT_CHARS, Kind, fit_comment, parse_event
-from shared.incidents.config import parse_webhook_destinations
 from shared.incidents.merge import Change, put_body
 from shared.incidents.model import Incident, parse_arm_time
 from shared.incidents.payloads import signl4_body, webhook_body, webhook_id

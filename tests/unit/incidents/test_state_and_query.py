@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.incidents.config import IncidentSettings
+from shared.config.incidents import IncidentSettings
 from shared.incidents.model import Incident
 from shared.incidents.query import OVERLAP, list_filter, list_since, next_watermark, sweep_due
 from shared.incidents.state import Action, decide, expired, first_record, pending_record

@@ -1,0 +1,308 @@
+"""The composition root: every capability's dependencies, built in one place, on first use.
+
+``Root`` holds the settings mapping it was handed (``os.environ`` in the app, a dict in
+tests) and nothing reads settings anywhere else. Nothing is built at import time (the
+Functions host imports the app to index it). Each capability gets a frozen object with
+exactly what it uses:
+
+==================  ===========================================  ==========================
+capability          built by                                     holds
+==================  ===========================================  ==========================
+a source's URL      :meth:`Root.source_endpoint`                 ``SourceEndpoint``
+retry worker        :meth:`Root.retry_deps`                      ``RetryDeps``
+dead-letter routes  :meth:`Root.dead_letter_ops`                 ``DeadLetterOps``
+incident poller     :meth:`Root.forwarder`                       ``Forwarder``
+SIGNL4 callback     :meth:`Root.signl4_endpoint`                 ``Signl4Endpoint``
+destination routes  :meth:`Root.destination_ops`                 ``DestinationOps``
+Kibana cases        :meth:`Root.case_endpoint`                   ``CaseEndpoint``
+health              :meth:`Root.health_deps`                     ``HealthDeps``
+bridge health       :meth:`Root.bridge_health`                   ``BridgeHealthWiring``
+==================  ===========================================  ==========================
+
+A problem with the settings every capability shares raises ``ConfigError`` from each
+builder (503, named at /api/health) and is retried on the next call, so the app never
+has to be re-indexed to recover. A problem with one feature's settings raises
+``FeatureOff`` from that feature's builders only.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, TypeVar
+
+from shared.auth.basic import BasicOrTokenAuth
+from shared.auth.fig import FigSecretVerifier
+from shared.bootstrap.clients import Clients, build_clients
+from shared.bootstrap.sources import SourceCatalog, SourceMemory
+from shared.cases.receive import CaseDeps, CaseEndpoint, Endpoint
+from shared.config.platform import Platform
+from shared.config.settings import Settings
+from shared.errors import FeatureOff
+from shared.inbound.intake import IntakeDeps, SourceEndpoint
+from shared.inbound.pipeline import OpsEndpoint, Reply
+from shared.inbound.request import InboundRequest
+from shared.incidents.signl4_callback import Signl4Endpoint
+from shared.sources import elastic_alerts, ingest
+from shared.sources.base import SourceRoute
+from shared.telemetry.counting import Telemetry
+from shared.telemetry.metrics import Counters, new_instance_id
+
+if TYPE_CHECKING:
+    from shared.adapters.retry_storage import RetryStorage
+    from shared.bootstrap.incidents import IncidentWiring
+    from shared.diagnostics.health import HealthDeps
+    from shared.incidents.forward import Forwarder
+    from shared.incidents.ops import DestinationOps
+    from shared.retrying.ops import DeadLetterOps
+    from shared.retrying.worker import RetryDeps
+    from shared.telemetry.bridge_health import BridgeHealthWiring
+
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+
+class Root:
+    """Builds and keeps every capability's dependencies for one settings mapping."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        """Take the settings mapping; read nothing yet."""
+        self._environ = environ
+        self._lock = threading.RLock()
+        self._built: dict[str, object] = {}
+        self.platform = Platform.from_env(environ)
+        # Kept even while the settings are broken, so refusals are still counted.
+        self.counters = Counters(new_instance_id(self.platform.instance_id))
+        self.rng = random.Random()  # noqa: S311  # backoff jitter, not a secret
+        self._memory = SourceMemory(FigSecretVerifier(), ingest.ReplayGuard())
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        """The settings mapping this root reads."""
+        return self._environ
+
+    def _once(self, key: str, build: Callable[[], _T]) -> _T:
+        """Build ``key`` once; a build that raises is tried again on the next call."""
+        with self._lock:
+            if key not in self._built:
+                self._built[key] = build()
+            built: _T = self._built[key]  # type: ignore[assignment]  # stored by this key
+            return built
+
+    # --- what every capability shares -------------------------------------------------
+
+    def settings(self) -> Settings:
+        """The settings (raises ConfigError naming every shared problem)."""
+        return self._once("settings", self._read_settings)
+
+    def _read_settings(self) -> Settings:
+        settings = Settings.from_env(self._environ)
+        for feature, problems in settings.problems.items():
+            logger.error("%s is off: %s", feature, "; ".join(problems))
+        return settings
+
+    def clients(self) -> Clients:
+        """The SDK-backed adapters (built on first use)."""
+
+        def build() -> Clients:
+            settings = self.settings()
+            clients = build_clients(settings, self.counters)
+            logger.info(
+                "Bridge clients built (vault %s, storage %s)",
+                settings.key_vault_uri,
+                settings.storage.describe(),
+            )
+            return clients
+
+        return self._once("clients", build)
+
+    def telemetry(self) -> Telemetry:
+        """The counters, and a poke that writes them out once the clients exist."""
+        return Telemetry(self.counters, self._poke)
+
+    def _poke(self) -> None:
+        clients = self._built.get("clients")
+        if isinstance(clients, Clients):
+            clients.flusher.poke()
+
+    # --- inbound webhooks ---------------------------------------------------------------
+
+    def sources(self) -> SourceCatalog:
+        """Every source, each built alone from its own settings."""
+        return self._once("sources", lambda: SourceCatalog(self.settings(), self._memory))
+
+    def intake_deps(self) -> IntakeDeps:
+        """What every source's intake uses."""
+
+        def build() -> IntakeDeps:
+            settings, clients = self.settings(), self.clients()
+            return IntakeDeps(
+                secrets=clients.secrets,
+                sink=clients.sink,
+                retry_queue=clients.storage.queue,
+                dead_letters=clients.storage.dead_letters,
+                telemetry=self.telemetry(),
+                rng=self.rng,
+                max_body_bytes=settings.max_body_bytes,
+                retry_base_seconds=settings.retry_base_seconds,
+                retry_max_seconds=settings.retry_max_seconds,
+            )
+
+        return self._once("intake", build)
+
+    def source_endpoint(self, route_info: SourceRoute, route: str = "") -> SourceEndpoint:
+        """The pipeline's endpoint for one source's URL (no setting read yet)."""
+        return SourceEndpoint(
+            route_info,
+            route,
+            lambda: self.sources().for_route(route_info, route),
+            self.intake_deps,
+        )
+
+    # --- retries ------------------------------------------------------------------------
+
+    def retry_storage(self) -> RetryStorage:
+        """The retry queue, spill, dead letters and poison queue."""
+        return self.clients().storage
+
+    def retry_deps(self) -> RetryDeps:
+        """What the retry worker uses, with every target kind's deliverer."""
+        from shared.incidents.forward import retry_deliverer
+        from shared.incidents.sending import SIGNL4_KIND, WEBHOOK_KIND
+        from shared.retrying.worker import RetryDeps, default_targets
+
+        def build() -> RetryDeps:
+            settings, storage = self.settings(), self.retry_storage()
+            deliver = retry_deliverer(self.forwarder)
+            return RetryDeps(
+                sink=self.clients().sink,
+                queue=storage.queue,
+                dead_letters=storage.dead_letters,
+                spill=storage.spill,
+                budget=settings.delivery_budget,
+                base_seconds=settings.retry_base_seconds,
+                cap_seconds=settings.retry_max_seconds,
+                targets={**default_targets(), SIGNL4_KIND: deliver, WEBHOOK_KIND: deliver},
+            )
+
+        return self._once("retry", build)
+
+    def dead_letter_ops(self) -> DeadLetterOps:
+        """The dead-letter routes' handlers."""
+        from shared.retrying.ops import DeadLetterOps
+
+        return DeadLetterOps(self.retry_storage)
+
+    # --- incidents ----------------------------------------------------------------------
+
+    def incidents(self) -> IncidentWiring:
+        """The ARM client, poster and state table (FeatureOff while misconfigured)."""
+
+        def build() -> IncidentWiring:
+            from shared.bootstrap.incidents import build_incidents
+
+            settings = self.settings()
+            problems = settings.problems_of("incidents")
+            if problems:
+                raise FeatureOff("incidents", problems)
+            return build_incidents(settings, self.clients(), self.platform, self.counters, self.rng)
+
+        return self._once("incidents", build)
+
+    def forwarder(self) -> Forwarder:
+        """The incident forwarder (poller, SIGNL4 callback, retried deliveries)."""
+        return self.incidents().forwarder
+
+    def signl4_endpoint(self, token: str) -> Signl4Endpoint:
+        """``/api/signl4/{token}`` for the pipeline."""
+        return Signl4Endpoint(token, self.forwarder, lambda: self.settings().max_body_bytes)
+
+    def destination_ops(self) -> DestinationOps:
+        """The destination routes' handlers."""
+        from shared.incidents.ops import DestinationOps
+
+        return DestinationOps(self.forwarder)
+
+    # --- Kibana cases -------------------------------------------------------------------
+
+    def case_deps(self) -> CaseDeps:
+        """What the case routes use (FeatureOff while Elastic or incidents are off)."""
+
+        def build() -> CaseDeps:
+            settings = self.settings()
+            for feature in ("elastic", "incidents"):
+                if settings.problems_of(feature):
+                    raise FeatureOff("elastic-cases", settings.problems_of(feature))
+            if not settings.incidents.enabled:
+                raise FeatureOff("elastic-cases", ["no Sentinel workspace is set"])
+            return CaseDeps(
+                secrets=self.clients().secrets,
+                authenticator=BasicOrTokenAuth(
+                    settings.elastic_auth_name, elastic_alerts.TOKEN_PLACES
+                ),
+                max_body_bytes=settings.max_body_bytes,
+                api=lambda: self.incidents().api,
+            )
+
+        return self._once("cases", build)
+
+    def case_endpoint(self, endpoint: Endpoint, incident: str = "") -> CaseEndpoint:
+        """One case URL for the pipeline."""
+        return CaseEndpoint(endpoint, incident, self.case_deps)
+
+    # --- ops and health -----------------------------------------------------------------
+
+    def ops_endpoint(
+        self,
+        name: str,
+        methods: frozenset[str],
+        run: Callable[[InboundRequest], Awaitable[Reply]],
+    ) -> OpsEndpoint:
+        """A route the platform's key guards, for the pipeline."""
+        return OpsEndpoint(name, methods, run)
+
+    def health_endpoint(self) -> OpsEndpoint:
+        """``GET /api/health`` (function key): 200 when every check passes, else 503."""
+        from shared.diagnostics.health import run_health
+
+        async def run(request: InboundRequest) -> Reply:
+            report = await run_health(self.health_deps)
+            return Reply(200 if report.healthy else 503, report.as_json())
+
+        return OpsEndpoint("health", frozenset({"GET"}), run)
+
+    def health_deps(self) -> HealthDeps:
+        """What ``/api/health`` looks at (raises ConfigError for shared problems)."""
+        from shared.diagnostics.health import HealthDeps
+
+        settings, clients = self.settings(), self.clients()
+        features_off = dict(self.sources().off())
+        if settings.problems_of("incidents"):
+            features_off["incidents"] = settings.problems_of("incidents")
+        return HealthDeps(
+            settings=settings,
+            credential=clients.credential,
+            secrets=clients.secrets,
+            sink=clients.sink,
+            retry_queue=clients.storage.queue,
+            dead_letters=clients.storage.dead_letters,
+            features_off=features_off,
+            forwarder=self.forwarder,
+        )
+
+    def bridge_health(self) -> BridgeHealthWiring:
+        """What the bridge-health timer writes with."""
+        from shared.telemetry.bridge_health import BridgeHealthWiring
+
+        clients = self.clients()
+        return BridgeHealthWiring(
+            sink=clients.sink,
+            health_table=clients.health_table,
+            flusher=clients.flusher,
+            retry_queue=clients.storage.queue,
+            dead_letters=clients.storage.dead_letters,
+            bridge_name=self.platform.site_name,
+        )

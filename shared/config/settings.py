@@ -1,0 +1,272 @@
+"""Typed settings, read from an injected mapping (``os.environ`` in the app, a dict in tests).
+
+Every setting the code reads is declared once in ``SETTINGS``: the README's table, the
+Bicep consistency tests and ``Settings.from_env`` all walk it. Nothing here runs at
+import time; ``bootstrap`` reads the settings on first use, so a bad setting is reported
+by name (all of them at once) by the health endpoint and in the log, and never stops the
+Functions host from indexing the app.
+
+Settings every capability shares (the vault, the identity, ingestion, storage, retries)
+make ``from_env`` raise one ``ConfigError``. A setting of one feature (a source, incident
+forwarding) only records a problem under that feature's name in ``problems``: the feature
+is off, named by ``/api/health``, and everything else keeps working.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from types import MappingProxyType
+from urllib.parse import urlparse
+
+from shared.config import incidents as incident_config
+from shared.config.catalog import (
+    DEFAULT_MAX_BODY_BYTES,
+    SETTING_NAMES,
+    SETTINGS,
+    SETTINGS_BY_NAME,
+    Setting,
+)
+from shared.config.ingest import IngestSettings, parse_sources
+from shared.config.storage import StorageConnection, parse_storage_connection
+from shared.errors import ConfigError
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "SETTINGS", "SETTING_NAMES", "Setting", "Settings"]
+
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The bridge's configuration. Build it with :meth:`from_env`."""
+
+    key_vault_uri: str
+    key_vault_verify_challenge_resource: bool
+    azure_client_id: str | None
+    logs_ingestion_endpoint: str
+    logs_ingestion_dcr_id: str
+    logs_ingestion_audience: str
+    fig_secret_hash_name: str
+    fig_event_types: frozenset[str] | None
+    max_body_bytes: int
+    max_rows_per_request: int
+    wallarm_token_header: str
+    wallarm_token_name: str
+    elastic_auth_name: str
+    ingest: IngestSettings
+    storage: StorageConnection
+    retry_queue_name: str
+    retry_spill_container: str
+    dead_letter_container: str
+    delivery_budget: timedelta
+    retry_base_seconds: float
+    retry_max_seconds: float
+    coalesce_window_seconds: float
+    health_table_name: str
+    incidents: incident_config.IncidentSettings
+    problems: Mapping[str, tuple[str, ...]]
+    """Each feature's own problems (``fig``, ``wallarm``, ``elastic``, ``ingest``,
+    ``incidents``): that feature is off; the others are not affected."""
+
+    def problems_of(self, feature: str) -> tuple[str, ...]:
+        """The problems that turn ``feature`` off (none when it is configured)."""
+        return self.problems.get(feature, ())
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read and check every setting; raise one ConfigError naming every problem."""
+        reader = _Reader(environ)
+        settings = cls(
+            key_vault_uri=reader.https_url("KEY_VAULT_URI"),
+            key_vault_verify_challenge_resource=reader.boolean(
+                "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE"
+            ),
+            azure_client_id=reader.text("AZURE_CLIENT_ID") or None,
+            logs_ingestion_endpoint=reader.https_url("LOGS_INGESTION_ENDPOINT"),
+            logs_ingestion_dcr_id=reader.text("LOGS_INGESTION_DCR_ID"),
+            logs_ingestion_audience=reader.https_url("LOGS_INGESTION_AUDIENCE"),
+            fig_secret_hash_name=reader.text("FIG_SECRET_HASH_NAME", feature="fig"),
+            fig_event_types=reader.name_set("FIG_EVENT_TYPES"),
+            max_body_bytes=reader.positive_int("MAX_BODY_BYTES"),
+            max_rows_per_request=reader.positive_int("MAX_ROWS_PER_REQUEST"),
+            wallarm_token_header=_header_name(reader, "WALLARM_TOKEN_HEADER", feature="wallarm"),
+            wallarm_token_name=reader.text("WALLARM_TOKEN_NAME", feature="wallarm"),
+            elastic_auth_name=reader.text("ELASTIC_AUTH_NAME", feature="elastic"),
+            ingest=_ingest(reader, "INGEST_SOURCES"),
+            storage=_storage(reader, environ),
+            retry_queue_name=_storage_name(reader, "RETRY_QUEUE_NAME", max_length=MAX_QUEUE_NAME),
+            retry_spill_container=_storage_name(reader, "RETRY_SPILL_CONTAINER"),
+            dead_letter_container=_storage_name(reader, "DEAD_LETTER_CONTAINER"),
+            delivery_budget=timedelta(
+                hours=reader.number("DELIVERY_BUDGET_HOURS", above=0, at_most=MAX_BUDGET_HOURS)
+            ),
+            retry_base_seconds=reader.number("RETRY_BASE_SECONDS", above=0, at_most=3600),
+            retry_max_seconds=reader.number("RETRY_MAX_SECONDS", above=0, at_most=7 * 86400),
+            coalesce_window_seconds=reader.number("COALESCE_WINDOW_MS", at_least=0, at_most=1000)
+            / 1000,
+            health_table_name=_table_name(reader, "HEALTH_TABLE_NAME"),
+            incidents=_incidents(reader),
+            problems=MappingProxyType(
+                {feature: tuple(found) for feature, found in reader.feature_problems.items()}
+            ),
+        )
+        if reader.problems:
+            raise ConfigError(reader.problems)
+        return settings
+
+
+class _Reader:
+    """Reads settings, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        self.problems: list[str] = []
+        self.feature_problems: dict[str, list[str]] = {}
+
+    def report(self, problem: str, *, feature: str | None = None) -> None:
+        """Note ``problem``: the whole bridge's, or only ``feature``'s."""
+        if feature is None:
+            self.problems.append(problem)
+        else:
+            self.feature_problems.setdefault(feature, []).append(problem)
+
+    def text(self, name: str, *, feature: str | None = None) -> str:
+        spec = SETTINGS_BY_NAME[name]
+        value = self._environ.get(name, "").strip()
+        if value:
+            return value
+        if spec.required:
+            self.report(f"{name} is not set ({spec.meaning})", feature=feature)
+        return spec.default or ""
+
+    def https_url(self, name: str, *, feature: str | None = None) -> str:
+        value = self.text(name, feature=feature)
+        if value:
+            parsed = urlparse(value)
+            if parsed.scheme != "https" or not parsed.netloc:
+                self.report(f"{name} must be an https:// URL", feature=feature)
+        return value
+
+    def boolean(self, name: str) -> bool:
+        value = self.text(name).lower()
+        if value in _TRUE:
+            return True
+        if value not in _FALSE:
+            self.problems.append(f"{name} must be true or false")
+        return False
+
+    def positive_int(self, name: str) -> int:
+        value = self.text(name)
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number <= 0:
+            self.problems.append(f"{name} must be a positive whole number")
+        return number
+
+    def number(
+        self,
+        name: str,
+        *,
+        above: float | None = None,
+        at_least: float | None = None,
+        at_most: float,
+    ) -> float:
+        value = self.text(name)
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        low_ok = (above is None or number > above) and (at_least is None or number >= at_least)
+        if not (low_ok and number <= at_most):  # NaN fails every comparison
+            low = f"above {above}" if above is not None else f"at least {at_least}"
+            self.problems.append(f"{name} must be a number {low} and at most {at_most:g}")
+        return number
+
+    def name_set(self, name: str) -> frozenset[str] | None:
+        """A comma list (spaces ignored); the feature that reads it checks the names."""
+        names = frozenset(part.strip() for part in self.text(name).split(",") if part.strip())
+        return names or None
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")
+
+
+def _header_name(reader: _Reader, name: str, *, feature: str) -> str:
+    """An HTTP header name, lower case (the edge lower-cases the request's header names)."""
+    value = reader.text(name, feature=feature)
+    if not _HEADER_NAME.fullmatch(value):
+        reader.report(f"{name} must be an HTTP header name such as X-Auth-Token", feature=feature)
+    return value.lower()
+
+
+def _ingest(reader: _Reader, name: str) -> IngestSettings:
+    """``INGEST_SOURCES``, entry by entry; a broken entry turns off only its own route."""
+    ingest = parse_sources(reader.text(name))
+    for problem in ingest.problems:
+        reader.report(problem, feature="ingest")
+    return ingest
+
+
+# Queue and container names: 3-63 lower-case letters, digits and single hyphens.
+_STORAGE_NAME = re.compile(r"(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*")
+_TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
+# The host names the poison queue "<queue>-poison"; a longer name would get none.
+MAX_QUEUE_NAME = 63 - len("-poison")
+MAX_BUDGET_HOURS = 168
+
+
+def _storage_name(reader: _Reader, name: str, *, max_length: int = 63) -> str:
+    value = reader.text(name)
+    if not _STORAGE_NAME.fullmatch(value) or len(value) > max_length:
+        reader.problems.append(
+            f"{name} must be 3-{max_length} lower-case letters, digits and single hyphens"
+        )
+    return value
+
+
+def _table_name(reader: _Reader, name: str) -> str:
+    value = reader.text(name)
+    if not _TABLE_NAME.fullmatch(value):
+        reader.problems.append(f"{name} must be 3-63 letters and digits, starting with a letter")
+    return value
+
+
+def _storage(reader: _Reader, environ: Mapping[str, str]) -> StorageConnection:
+    """The Functions host's own storage account (``AzureWebJobsStorage`` and friends)."""
+    try:
+        return parse_storage_connection(environ)
+    except ValueError as error:
+        reader.problems.append(str(error))
+        return StorageConnection(setting="AzureWebJobsStorage")  # never used: ConfigError follows
+
+
+def _incidents(reader: _Reader) -> incident_config.IncidentSettings:
+    """Incident forwarding's settings; their problems turn off only incident forwarding."""
+    values = {
+        name: reader.text(name, feature="incidents")
+        for name in (
+            "SENTINEL_SUBSCRIPTION_ID",
+            "SENTINEL_RESOURCE_GROUP",
+            "SENTINEL_WORKSPACE_NAME",
+            "INCIDENT_POLL_SCHEDULE",
+            "INCIDENT_STATUSES",
+            "INCIDENT_SEVERITIES",
+            "INCIDENT_MAX_AGE_HOURS",
+            "INCIDENT_LABEL",
+            "SIGNL4_TEAM_SECRET_NAME",
+            "SIGNL4_CALLBACK_TOKEN_NAME",
+            "SIGNL4_CLOSE_CLASSIFICATION",
+            "WEBHOOK_DESTINATIONS",
+        )
+    }
+    values["ARM_ENDPOINT"] = reader.https_url("ARM_ENDPOINT", feature="incidents")
+    values["SIGNL4_WEBHOOK_BASE"] = reader.https_url("SIGNL4_WEBHOOK_BASE", feature="incidents")
+    settings, problems = incident_config.parse_incident_settings(values)
+    for problem in problems:
+        reader.report(problem, feature="incidents")
+    return settings

@@ -1,0 +1,112 @@
+"""Incident forwarding's connection test, for ``GET /api/health``.
+
+Unlike every peer, it checks what forwarding actually needs: a token for ARM; that the
+workspace answers a list with ``$top=1``; that the identity may *write* incidents and
+comments (the ARM permissions API: tags and SIGNL4's status changes are writes), naming
+the role to assign; and each destination's breaker. Nothing is written.
+
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from azure.core.credentials import TokenCredential
+
+from shared.config.incidents import arm_audience
+from shared.diagnostics.checks import ROLE_PROPAGATION, Check
+from shared.errors import UpstreamUnavailable
+from shared.incidents import permissions
+from shared.incidents.forward import Forwarder
+from shared.incidents.poller import destinations
+
+_LIST_ACTIONS = {
+    401: "ARM refused the token: check ARM_ENDPOINT for your cloud.",
+    403: f"Give the app's identity {permissions.RESPONDER} on the workspace (or "
+    f"{permissions.READER} if nothing is written back); {ROLE_PROPAGATION}.",
+    404: "No such workspace: check SENTINEL_SUBSCRIPTION_ID, SENTINEL_RESOURCE_GROUP and "
+    "SENTINEL_WORKSPACE_NAME.",
+}
+
+
+async def incident_checks(
+    credential: TokenCredential, forwarder: Forwarder, now: datetime
+) -> list[Check]:
+    """The incident checks (one entry when forwarding is off)."""
+    settings = forwarder.settings
+    if not settings.enabled:
+        return [Check("incidents", ok=True, detail="off: no SENTINEL_* workspace configured")]
+    checks = [await _token(credential, settings.arm_endpoint)]
+    checks.append(await _list(forwarder))
+    checks.append(await _write(forwarder))
+    checks += await _destinations(forwarder, now)
+    return checks
+
+
+async def _token(credential: TokenCredential, endpoint: str) -> Check:
+    audience = arm_audience(endpoint)
+    name = f"token:{audience}"
+    try:
+        await asyncio.to_thread(credential.get_token, audience + "/.default")
+    except Exception as error:  # noqa: BLE001 - every credential failure is a failed check
+        return Check(name, False, f"no token ({type(error).__name__})", "Check the identity.")
+    return Check(name, ok=True, detail="managed identity issued a token")
+
+
+async def _list(forwarder: Forwarder) -> Check:
+    name = "sentinel:incidents"
+    try:
+        await forwarder.api.list_page(filter=None, orderby=None, top=1)
+    except UpstreamUnavailable as error:
+        action = _LIST_ACTIONS.get(
+            error.upstream_status or 0, "Check ARM_ENDPOINT and the network."
+        )
+        return Check(name, ok=False, detail=error.message, action=action)
+    return Check(name, ok=True, detail="workspace reachable; incidents listed ($top=1)")
+
+
+async def _write(forwarder: Forwarder) -> Check:
+    name = "sentinel:write"
+    try:
+        granted = await forwarder.api.permissions()
+    except UpstreamUnavailable as error:
+        return Check(name, ok=False, detail=error.message, action="Check ARM_ENDPOINT.")
+    missing = permissions.missing(granted, [permissions.WRITE, permissions.COMMENT])
+    if missing:
+        return Check(
+            name,
+            ok=False,
+            detail=f"the identity may not {', '.join(missing)}",
+            action=f"Give the app's identity {permissions.RESPONDER} on the workspace: tags "
+            f"and SIGNL4's status changes are writes ({permissions.READER} is enough only "
+            f"if nothing is written back); {ROLE_PROPAGATION}.",
+        )
+    return Check(name, ok=True, detail="the identity may write incidents and comments")
+
+
+async def _destinations(forwarder: Forwarder, now: datetime) -> list[Check]:
+    try:
+        names = await destinations(forwarder)
+    except UpstreamUnavailable as error:
+        return [Check("destinations", ok=False, detail=error.message)]
+    checks = []
+    for destination in names:
+        breaker = await forwarder.state.breaker(destination)
+        delivered, failed = breaker.totals(now)
+        detail = f"{delivered} delivered, {failed} failed in 12 h"
+        if breaker.disabled:
+            checks.append(
+                Check(
+                    f"destination:{destination}",
+                    ok=False,
+                    detail="disabled by its breaker; " + detail,
+                    action=f"Fix the destination, then POST /api/ops/destinations/"
+                    f"{destination}/enable (or wait for a successful probe).",
+                )
+            )
+        else:
+            checks.append(Check(f"destination:{destination}", ok=True, detail=detail))
+    if not names:
+        checks.append(Check("destinations", ok=True, detail="none enabled"))
+    return checks

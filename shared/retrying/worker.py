@@ -1,0 +1,297 @@
+"""The retry worker: one queue message in, delivered, re-queued with backoff, or dead-lettered.
+
+:func:`deliver_message` handles every failure it can name and returns, so the Functions
+host deletes the message; the host's own redelivery has no backoff (reference:
+azure-functions-and-emulation.md, section 2). In order:
+
+1. **Unreadable** (not an envelope or pointer, or the spilled blob is gone): kept with
+   ``put_unreadable``, so it is visible and never loops as poison.
+2. **Stale time**: a row whose ``TimeGenerated`` is no longer inside what Log Analytics
+   keeps gets the current time there (``shared.rows.restamp``); ``EventTime`` and
+   ``ReceivedTime`` keep the original, and the outcome counts the row as *late*.
+3. **Delivered**: done; a spilled blob is deleted.
+4. **Permanent failure** (``classify`` says so, or the sink flagged the rows
+   ``Refused.permanent``) or an unknown target kind: dead-lettered with a reason saying
+   which. Rows the service accepted are never sent again; when some rows are refused
+   for good and others for now, each part goes its own way.
+5. **Transient failure**: only the rows the service refused for now are re-queued as
+   ``envelope.next_attempt(...)``, visible after ``backoff_delay`` (at least any
+   ``Retry-After``), unless the next attempt would fall past the budget (47 hours from
+   ``first_seen`` by default): then it is dead-lettered as "budget exhausted".
+
+Only when storage itself fails (re-queueing, dead-lettering, reading a spilled blob) does
+it raise: the host then makes the original visible again after host.json's
+``visibilityTimeout`` and moves it to ``<queue>-poison`` after ``maxDequeueCount``, the
+last resort. Exceptions nobody expected (bugs) raise too, and end the same way.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from shared.delivery.backoff import backoff_delay
+from shared.delivery.envelope import BlobPointer, Envelope, decode_message
+from shared.delivery.policy import (
+    DEFAULT_RETRY_BUDGET,
+    budget_exhausted,
+)
+from shared.errors import (
+    ConfigError,
+    EnvelopeError,
+    SecretMissing,
+    Undeliverable,
+    UpstreamUnavailable,
+)
+from shared.ports import DeadLetters, RetryQueue, RowSink
+from shared.retrying.split import Part, split_failure
+from shared.rows.restamp import restamp_rows
+
+logger = logging.getLogger(__name__)
+
+
+class SpillReader(Protocol):
+    """Reads and removes envelopes kept in blobs (``shared.adapters.storage.BlobSpill``)."""
+
+    async def read(self, pointer: BlobPointer) -> str | None:
+        """The envelope text, or None when the blob is gone."""
+        ...
+
+    async def delete(self, pointer: BlobPointer) -> None:
+        """Remove the blob; one already gone is fine."""
+        ...
+
+
+class UnreadableStore(DeadLetters, Protocol):
+    """Dead letters that also keep messages which do not decode."""
+
+    async def put_unreadable(self, text: str, *, reason: str) -> str:
+        """Keep ``text`` with ``reason``; return the dead letter's name."""
+        ...
+
+
+Deliver = Callable[["RetryDeps", str, Envelope], Awaitable[None]]
+"""Delivers an envelope to ``<kind>:<name>``; gets the deps, the name and the envelope.
+
+Raises ``UpstreamUnavailable`` (``IngestionFailed`` for rows) for a failed attempt.
+"""
+
+
+async def deliver_to_sentinel(deps: RetryDeps, stream: str, envelope: Envelope) -> None:
+    """``sentinel:<stream>``: send the envelope's rows to the stream."""
+    if envelope.rows is None:
+        raise EnvelopeError("a sentinel envelope carries rows")
+    await deps.sink.send(stream, envelope.rows)
+
+
+def default_targets() -> dict[str, Deliver]:
+    """The target kinds the worker can deliver to (incident forwarding will add more)."""
+    return {"sentinel": deliver_to_sentinel}
+
+
+@dataclass(frozen=True)
+class RetryDeps:
+    """What the worker needs; the blueprint gets it from the composition root."""
+
+    sink: RowSink
+    queue: RetryQueue
+    dead_letters: UnreadableStore
+    spill: SpillReader
+    budget: timedelta = DEFAULT_RETRY_BUDGET
+    base_seconds: float = 5.0
+    cap_seconds: float = 900.0
+    targets: Mapping[str, Deliver] = field(default_factory=default_targets)
+
+
+class Result(enum.Enum):
+    """What became of one queue message."""
+
+    DELIVERED = "delivered"
+    REQUEUED = "requeued"
+    DEAD_LETTERED = "dead-lettered"
+    UNREADABLE = "unreadable"
+
+
+@dataclass(frozen=True)
+class RetryOutcome:
+    """The worker's account of one message, for logs, tests and health counters.
+
+    Attributes:
+        result: what happened.
+        envelope_id: the delivery's id (None when the message was unreadable).
+        target: where it was going.
+        attempt: the envelope's attempt count as received.
+        delay_seconds: the backoff chosen, when re-queued.
+        reason: why (part of) it was dead-lettered, or why it was unreadable.
+        dead_letters: the names of the dead letters written: two when the service took
+            some rows, refused some for good and some for now (those are re-queued,
+            and the result is REQUEUED).
+        late_rows: rows whose ``TimeGenerated`` had to be set to now.
+        source: the SaaS source the delivery came from (for the health counters).
+        rows: how many rows (or 1 for a payload) the delivery carried.
+    """
+
+    result: Result
+    envelope_id: str | None = None
+    target: str | None = None
+    attempt: int = 0
+    delay_seconds: float | None = None
+    reason: str | None = None
+    dead_letters: tuple[str, ...] = ()
+    late_rows: int = 0
+    source: str | None = None
+    rows: int = 0
+
+
+async def deliver_message(
+    text: str, deps: RetryDeps, *, now: datetime, rng: random.Random
+) -> RetryOutcome:
+    """Handle one retry-queue message (see the module docstring for the rules).
+
+    Args:
+        text: the message as the host hands it over (base64 already decoded).
+        deps: the sink, queue, dead letters, spill and target registry.
+        now: the current time (aware), for the budget and ``TimeGenerated``.
+        rng: jitter for the backoff.
+
+    Raises:
+        UpstreamUnavailable: storage failed while re-queueing, dead-lettering or reading
+            a spilled envelope; the host must redeliver the original.
+    """
+    try:
+        message = decode_message(text)
+    except EnvelopeError as error:
+        return await _unreadable(deps, text, f"not a retry envelope: {error}")
+    pointer: BlobPointer | None = None
+    if isinstance(message, BlobPointer):
+        pointer = message
+        spilled = await deps.spill.read(pointer)  # raises when storage is down
+        if spilled is None:
+            reason = f"spilled envelope {pointer.envelope_id} is missing from {pointer.blob}"
+            return await _unreadable(deps, text, reason)
+        try:
+            envelope = Envelope.decode(spilled)
+        except EnvelopeError as error:
+            return await _unreadable(deps, spilled, f"spilled blob is not an envelope: {error}")
+    else:
+        envelope = message
+    outcome = await _attempt(envelope, deps, now=now, rng=rng)
+    if pointer is not None:
+        await _forget_spill(deps, pointer)
+    return outcome
+
+
+async def _attempt(
+    envelope: Envelope, deps: RetryDeps, *, now: datetime, rng: random.Random
+) -> RetryOutcome:
+    sending, late = envelope, 0
+    if envelope.rows:
+        rows, late = restamp_rows(envelope.rows, now)
+        sending = replace(envelope, rows=rows) if late else envelope
+    kind, _, name = envelope.target.partition(":")
+    deliver = deps.targets.get(kind)
+    received = RetryOutcome(
+        Result.DELIVERED,
+        envelope_id=envelope.id,
+        target=envelope.target,
+        attempt=envelope.attempt,
+        late_rows=late,
+        source=envelope.source,
+        rows=len(envelope.rows) if envelope.rows is not None else 1,
+    )
+    if deliver is None:
+        reason = f"this bridge cannot deliver to target kind '{kind}'"
+        part = Part(sending, None, None, reason, permanent=True)
+        return await _handle(deps, received, [part], now, rng)
+    try:
+        await deliver(deps, name, sending)
+    except Undeliverable as error:  # a payload where the target takes rows, a refusal
+        part = Part(sending, None, None, str(error), permanent=True)
+        return await _handle(deps, received, [part], now, rng)
+    except (UpstreamUnavailable, ConfigError, SecretMissing) as error:
+        return await _handle(deps, received, split_failure(sending, error), now, rng)
+    logger.info(
+        "Delivered %s to %s on retry %d (%d late row(s))",
+        envelope.id,
+        envelope.target,
+        envelope.attempt,
+        late,
+    )
+    return received
+
+
+async def _handle(
+    deps: RetryDeps,
+    received: RetryOutcome,
+    parts: list[Part],
+    now: datetime,
+    rng: random.Random,
+) -> RetryOutcome:
+    """Dead-letter what cannot pass, then re-queue the rest or dead-letter it past budget.
+
+    Dead letters are written first: if re-queueing then fails and the host redelivers,
+    the cost is a duplicate dead letter, never a row sent twice to Sentinel.
+    """
+    outcome = received
+    for part in parts:
+        failed = part.envelope.next_attempt(part.reason, part.status)
+        if part.permanent:
+            outcome = await _dead_letter(deps, outcome, failed, f"permanent: {part.reason}")
+            continue
+        delay = backoff_delay(
+            received.attempt,
+            base_seconds=deps.base_seconds,
+            cap_seconds=deps.cap_seconds,
+            retry_after=part.retry_after,
+            rng=rng,
+        )
+        if budget_exhausted(failed.first_seen, now + timedelta(seconds=delay), deps.budget):
+            hours = deps.budget.total_seconds() / 3600
+            reason = (
+                f"budget exhausted: still failing {hours:g} h after first seen, "
+                f"after {failed.attempt} retries (last: {part.reason})"
+            )
+            outcome = await _dead_letter(deps, outcome, failed, reason)
+            continue
+        await deps.queue.enqueue(failed, delay_seconds=delay)  # raises: the host redelivers
+        logger.info(
+            "Retry %d of %s for %s failed (%s); next in %.0f s",
+            received.attempt,
+            failed.id,
+            failed.target,
+            part.reason,
+            delay,
+        )
+        outcome = replace(outcome, result=Result.REQUEUED, delay_seconds=delay)
+    return outcome
+
+
+async def _dead_letter(
+    deps: RetryDeps, outcome: RetryOutcome, envelope: Envelope, reason: str
+) -> RetryOutcome:
+    name = await deps.dead_letters.put(envelope, reason=reason)
+    result = Result.REQUEUED if outcome.result is Result.REQUEUED else Result.DEAD_LETTERED
+    return replace(
+        outcome,
+        result=result,
+        reason=reason if outcome.reason is None else f"{outcome.reason}; {reason}",
+        dead_letters=(*outcome.dead_letters, name),
+    )
+
+
+async def _unreadable(deps: RetryDeps, text: str, reason: str) -> RetryOutcome:
+    name = await deps.dead_letters.put_unreadable(text, reason=reason)
+    return RetryOutcome(Result.UNREADABLE, reason=reason, dead_letters=(name,))
+
+
+async def _forget_spill(deps: RetryDeps, pointer: BlobPointer) -> None:
+    """Delete a handled spill blob; if that fails the blob only costs storage."""
+    try:
+        await deps.spill.delete(pointer)
+    except UpstreamUnavailable:
+        logger.warning("Spill blob for %s left behind: %s", pointer.envelope_id, pointer.blob)

@@ -1,0 +1,63 @@
+"""What the services count for ``BridgeHealth_CL``: one place that maps outcomes to counters.
+
+Counting is cheap and never fails a request; ``Telemetry.poke`` asks the flusher to write
+the counts out in the background (see ``shared.telemetry.flush``). The counters belong to
+the composition root, so replies are counted even while the settings are broken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from shared.retrying.worker import Result, RetryOutcome
+from shared.telemetry import metrics
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """The process's counters, and how to ask for them to be written out."""
+
+    counters: metrics.Counters
+    poke: Callable[[], None]
+
+
+def record_reply(telemetry: Telemetry, source: str, status: int, error_code: str | None) -> None:
+    """A request was answered: received, and rejected by reason when it was refused."""
+    telemetry.counters.count(source, metrics.RECEIVED)
+    if status >= 400 and error_code is not None:
+        telemetry.counters.count(source, metrics.rejected(error_code))
+    telemetry.poke()
+
+
+def record_rows(
+    telemetry: Telemetry,
+    source: str,
+    *,
+    accepted: int,
+    queued: int,
+    dead_lettered: int,
+    skipped: int,
+) -> None:
+    """Where an accepted webhook's rows went."""
+    for counter, n in (
+        (metrics.ACCEPTED, accepted),
+        (metrics.QUEUED, queued),
+        (metrics.DEAD_LETTERED, dead_lettered),
+        (metrics.SKIPPED, skipped),
+    ):
+        telemetry.counters.count(source, counter, n)
+
+
+def record_retry(telemetry: Telemetry, outcome: RetryOutcome) -> None:
+    """What one retry-queue message came to."""
+    counters = telemetry.counters
+    source = outcome.source or "unknown"
+    if outcome.result is Result.DELIVERED:
+        counters.count(source, metrics.DELIVERED, outcome.rows)
+        counters.count(source, metrics.DELIVERED_LATE, outcome.late_rows)
+    elif outcome.result is Result.DEAD_LETTERED:
+        counters.count(source, metrics.DEAD_LETTERED, outcome.rows)
+    elif outcome.result is Result.UNREADABLE:
+        counters.count("retry-queue", metrics.DEAD_LETTERED, kind="bridge")
+    telemetry.poke()
