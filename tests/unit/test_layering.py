@@ -191,13 +191,7 @@ def exists(package: str) -> bool:
     return package in project_imports()
 
 
-@pytest.mark.parametrize(
-    "area",
-    [
-        pytest.param(("local",), id="local"),
-        pytest.param(("shared", "blueprints"), id="shared-blueprints"),
-    ],
-)
+@pytest.mark.parametrize("area", [("local",), ("shared", "blueprints")], ids="-".join)
 def test_no_import_cycles(area: tuple[str, ...]) -> None:
     """No module reaches itself again through its imports, hidden or not."""
     found = [
