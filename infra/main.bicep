@@ -71,6 +71,13 @@ param totalRetentionInDays int = retentionInDays
 ])
 param keyVaultPublicNetworkAccess string = 'Enabled'
 
+@description('default creates the Key Vault; recover restores this environment\'s soft-deleted vault (after azd down). azd\'s preprovision hook (infra/hooks/preprovision.py) sets it.')
+@allowed([
+  'default'
+  'recover'
+])
+param keyVaultCreateMode string = 'default'
+
 @description('Create a data collection endpoint (DCE) for the DCR, for use with Azure Monitor Private Link. Without it the Direct DCR\'s own endpoint is used.')
 param usePrivateLinkEndpoint bool = false
 
@@ -234,6 +241,7 @@ module keyVault 'app/keyvault.bicep' = {
     keyVaultName: names.keyVault
     location: location
     publicNetworkAccess: keyVaultPublicNetworkAccess
+    createMode: keyVaultCreateMode
     principalId: identity.properties.principalId
     tags: tags
   }

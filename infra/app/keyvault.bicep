@@ -8,6 +8,13 @@ param location string
 @description('Enabled or Disabled. Disabled needs a private endpoint, which this template does not create.')
 param publicNetworkAccess string
 
+@description('default creates the vault; recover restores a soft-deleted vault of the same name (set by infra/hooks/preprovision.py).')
+@allowed([
+  'default'
+  'recover'
+])
+param createMode string
+
 @description('Principal (object) ID of the app\'s user-assigned identity.')
 param principalId string
 
@@ -24,6 +31,9 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   tags: tags
   properties: {
     tenantId: tenant().tenantId
+    // After azd down the name stays reserved by the soft-deleted vault (purge protection):
+    // the preprovision hook finds it and deploys with recover, keeping its secrets.
+    createMode: createMode
     sku: {
       family: 'A'
       name: 'standard'

@@ -57,6 +57,7 @@ def ignored(relative: str) -> bool:
         "infra/main.bicep",
         "infra/main.parameters.json",
         "infra/app/dcr.bicep",
+        "infra/hooks/preprovision.py",
         ".venv/lib/python3.11/site-packages/x.py",
         ".venv-checkov/bin/checkov",
         "node_modules/azurite/package.json",
