@@ -202,7 +202,8 @@ module streams 'app/stream.bicep' = [for table in tables: {
   }
 }]
 
-// The DCR (kind Direct), its error log, its alerts, and Monitoring Metrics Publisher on it.
+// The DCRs (kind Direct; one per 10 streams), their error logs, alerts, and Monitoring
+// Metrics Publisher on each.
 module dcr 'app/dcr.bicep' = {
   name: 'dcr-${suffix}'
   params: {
@@ -273,6 +274,8 @@ module functionApp 'app/function.bicep' = {
       // Logs Ingestion API: the DCR's own endpoint (or the DCE's with private link)
       LOGS_INGESTION_ENDPOINT: dcr.outputs.logsIngestionEndpoint
       LOGS_INGESTION_DCR_ID: dcr.outputs.immutableId
+      // Stream -> DCR immutable ID, one rule per 10 streams: {"Custom-FigEvents": "dcr-...", ...}
+      LOGS_INGESTION_DCR_ROUTES: '{${join(dcr.outputs.routeMembers, ',')}}'
       LOGS_INGESTION_AUDIENCE: 'https://monitor.azure.com'
       MAX_BODY_BYTES: '' // empty: the app's default (1 MiB)
       // Retries and dead letters (Storage)

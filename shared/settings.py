@@ -16,6 +16,7 @@ from datetime import timedelta
 from types import MappingProxyType
 from urllib.parse import urlparse
 
+from shared import dcr_routes
 from shared.errors import ConfigError
 from shared.incidents import config as incident_config
 from shared.settings_catalog import (
@@ -43,6 +44,7 @@ class Settings:
     azure_client_id: str | None
     logs_ingestion_endpoint: str
     logs_ingestion_dcr_id: str
+    logs_ingestion_dcr_routes: Mapping[str, str]
     logs_ingestion_audience: str
     fig_secret_hash_name: str
     fig_event_types: frozenset[str] | None
@@ -74,6 +76,7 @@ class Settings:
             azure_client_id=reader.text("AZURE_CLIENT_ID") or None,
             logs_ingestion_endpoint=reader.https_url("LOGS_INGESTION_ENDPOINT"),
             logs_ingestion_dcr_id=reader.text("LOGS_INGESTION_DCR_ID"),
+            logs_ingestion_dcr_routes=_dcr_routes(reader),
             logs_ingestion_audience=reader.https_url("LOGS_INGESTION_AUDIENCE"),
             fig_secret_hash_name=reader.text("FIG_SECRET_HASH_NAME"),
             fig_event_types=reader.name_set("FIG_EVENT_TYPES", known=fig_contracts.EVENT_TYPES),
@@ -182,6 +185,12 @@ def _header_name(reader: _Reader, name: str) -> str:
     if not _HEADER_NAME.fullmatch(value):
         reader.problems.append(f"{name} must be an HTTP header name such as X-Auth-Token")
     return value.lower()
+
+
+def _dcr_routes(reader: _Reader) -> Mapping[str, str]:
+    routes, problems = dcr_routes.parse_routes(reader.text(dcr_routes.SETTING))
+    reader.problems.extend(problems)
+    return MappingProxyType(routes)
 
 
 def _ingest_sources(reader: _Reader, name: str) -> Mapping[str, ingest.IngestConfig]:
