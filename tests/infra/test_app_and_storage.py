@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from shared.settings import SETTING_NAMES, SETTINGS
+from shared.settings import DEFAULT_MAX_BODY_BYTES, SETTING_NAMES, SETTINGS
 from tests.infra.bicep import (
     MAIN,
     REPO,
@@ -236,3 +236,10 @@ def test_key_vault_is_rbac_only_and_protected() -> None:
 
 def _resources_of(path: Path, suffix: str) -> list[Resource]:
     return [r for r in resources(path) if r.type.endswith(suffix)]
+
+
+def test_the_host_refuses_bodies_over_16_mib() -> None:
+    """FUNCTIONS_REQUEST_BODY_SIZE_LIMIT is 16 MiB: above the app's own limit, far below 100 MB."""
+    limit = int(host_settings()["FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"])
+    assert limit == 16 * 1024 * 1024
+    assert limit >= DEFAULT_MAX_BODY_BYTES
