@@ -64,22 +64,12 @@ param retentionInDays int = 90
 @maxValue(4383)
 param totalRetentionInDays int = retentionInDays
 
-@description('Key Vault public network access. Disabled needs a private endpoint and VNet integration, which this template does not create.')
-@allowed([
-  'Enabled'
-  'Disabled'
-])
-param keyVaultPublicNetworkAccess string = 'Enabled'
-
 @description('default creates the Key Vault; recover restores this environment\'s soft-deleted vault (after azd down). azd\'s preprovision hook (infra/hooks/preprovision.py) sets it.')
 @allowed([
   'default'
   'recover'
 ])
 param keyVaultCreateMode string = 'default'
-
-@description('Create a data collection endpoint (DCE) for the DCR, for use with Azure Monitor Private Link. Without it the Direct DCR\'s own endpoint is used.')
-param usePrivateLinkEndpoint bool = false
 
 @description('Comma list of Fig event types to forward; empty forwards all.')
 param figEventTypes string = ''
@@ -212,7 +202,6 @@ module dcr 'app/dcr.bicep' = {
     location: location
     workspaceId: workspace.outputs.workspaceId
     streams: [for i in range(0, length(tables)): streams[i].outputs.stream]
-    usePrivateLinkEndpoint: usePrivateLinkEndpoint
     principalId: identity.properties.principalId
     alertActionGroupId: alertActionGroupId
     tags: tags
@@ -241,7 +230,6 @@ module keyVault 'app/keyvault.bicep' = {
   params: {
     keyVaultName: names.keyVault
     location: location
-    publicNetworkAccess: keyVaultPublicNetworkAccess
     createMode: keyVaultCreateMode
     principalId: identity.properties.principalId
     tags: tags
@@ -271,7 +259,7 @@ module functionApp 'app/function.bicep' = {
       KEY_VAULT_URI: keyVault.outputs.vaultUri
       KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'true'
       AZURE_CLIENT_ID: identity.properties.clientId
-      // Logs Ingestion API: the DCR's own endpoint (or the DCE's with private link)
+      // Logs Ingestion API: the DCR's own endpoint (or, with several DCRs, their shared DCE's)
       LOGS_INGESTION_ENDPOINT: dcr.outputs.logsIngestionEndpoint
       LOGS_INGESTION_DCR_ID: dcr.outputs.immutableId
       // Stream -> DCR immutable ID, one rule per 10 streams: {"Custom-FigEvents": "dcr-...", ...}

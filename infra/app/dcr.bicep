@@ -1,5 +1,5 @@
 // The data collection rule every row goes through, kind Direct: it has its own logs-ingestion
-// endpoint, so no data collection endpoint (DCE) is needed unless private link is chosen.
+// endpoint, so no data collection endpoint (DCE) is needed while one rule is enough.
 // Also: its error log (DCRLogErrors), alerts on dropped rows and logged errors, and
 // Monitoring Metrics Publisher for the app's identity on this rule only.
 
@@ -12,9 +12,6 @@ param workspaceId string
 
 @description('One entry per table, from stream.bicep: {name: stream, table: <Table>_CL, declaration: JSON member of streamDeclarations}.')
 param streams array
-
-@description('Create a DCE (public network access disabled) for Azure Monitor Private Link.')
-param usePrivateLinkEndpoint bool
 
 @description('Principal (object) ID of the app\'s user-assigned identity.')
 param principalId string
@@ -34,8 +31,8 @@ var streamsPerRule = 10
 var ruleCount = (length(streams) + streamsPerRule - 1) / streamsPerRule
 
 // Each Direct rule has its own ingestion endpoint, and the app has one: with several rules
-// (or private link) they all share one DCE instead, which serves every rule associated with it.
-var sharedEndpoint = usePrivateLinkEndpoint || ruleCount > 1
+// they all share one DCE instead, which serves every rule associated with it.
+var sharedEndpoint = ruleCount > 1
 
 // streamDeclarations is an object keyed by stream name; it is assembled from the JSON members
 // stream.bicep wrote, because Bicep builds an object with computed keys only with a lambda:
@@ -49,15 +46,15 @@ var actions = empty(alertActionGroupId) ? [] : [
   }
 ]
 
-// With several rules or private link: one DCE every rule sends through (public access only
-// without private link, where an Azure Monitor Private Link Scope must carry it).
+// With several rules: one DCE every rule sends through (public, like the Direct rule's own
+// endpoint; private networking is not offered: docs/deploy.md).
 resource dce 'Microsoft.Insights/dataCollectionEndpoints@2023-03-11' = if (sharedEndpoint) {
   name: dceName
   location: location
   tags: tags
   properties: {
     networkAcls: {
-      publicNetworkAccess: usePrivateLinkEndpoint ? 'Disabled' : 'Enabled'
+      publicNetworkAccess: 'Enabled'
     }
   }
 }

@@ -151,7 +151,7 @@ def test_each_table_is_a_custom_analytics_table_with_its_own_columns() -> None:
 
 def test_the_dcrs_are_direct_and_declare_ten_streams_each() -> None:
     """kind Direct; one rule per 10 streams, each declaring its slice of the stream modules';
-    a shared DCE only with several rules or private link."""
+    a shared DCE only with several rules."""
     dcr = one_resource(DCR, "Microsoft.Insights/dataCollectionRules")
     assert dcr.body["kind"] == "Direct"
     assert dcr.loop is not None
@@ -164,7 +164,7 @@ def test_the_dcrs_are_direct_and_declare_ten_streams_each() -> None:
     assert dcr_vars["streamsPerRule"] == 10
     text = DCR.read_text(encoding="utf-8")
     assert "var ruleCount = (length(streams) + streamsPerRule - 1) / streamsPerRule" in text
-    assert "var sharedEndpoint = usePrivateLinkEndpoint || ruleCount > 1" in text
+    assert "var sharedEndpoint = ruleCount > 1" in text
     endpoint = dcr.body["properties"]["dataCollectionEndpointId"]["operator"]
     assert endpoint["type"] == "conditional"
     assert endpoint["operands"]["condition"] == "sharedEndpoint"
