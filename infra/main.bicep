@@ -18,7 +18,46 @@ targetScope = 'resourceGroup'
 @maxLength(12)
 param namePrefix string = 'sbridge'
 
-@description('Region for every resource. An existing workspace must be in this region too: a DCR lives in its workspace\'s region.')
+@description('Region for every resource: one that offers Flex Consumption (FC1). An existing workspace must be in this region too: a DCR lives in its workspace\'s region.')
+// Written once, here; tests/infra checks it against a vendored list with its source and date.
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
 param location string = resourceGroup().location
 
 @description('Name of an existing Log Analytics workspace to use instead of creating one. Empty creates a new workspace.')
@@ -99,6 +138,28 @@ param alertActionGroupId string = ''
 param tags object = {}
 
 // ---------------------------------------------------------------------------------------------
+// Checks across parameters, which decorators cannot express. Each names what is wrong; any
+// problem stops the deployment at validation, before anything is created: int() of text that
+// is not a number fails with that text in the error. tests/infra/test_parameters.py runs
+// these checks over variants of main.parameters.json.
+// ---------------------------------------------------------------------------------------------
+
+var retentionTooShort = totalRetentionInDays < retentionInDays
+var workspaceGroupWithoutName = empty(existingWorkspaceName) && (length(existingWorkspaceResourceGroup) > 0)
+var prefixHyphenated = startsWith(namePrefix, '-') || endsWith(namePrefix, '-')
+var retentionProblems = retentionTooShort ? [
+  'totalRetentionInDays must be at least retentionInDays'
+] : []
+var workspaceProblems = workspaceGroupWithoutName ? [
+  'existingWorkspaceResourceGroup needs existingWorkspaceName'
+] : []
+var prefixProblems = prefixHyphenated ? [
+  'namePrefix must not start or end with a hyphen'
+] : []
+var parameterProblems = concat(retentionProblems, workspaceProblems, prefixProblems)
+var parametersChecked = empty(parameterProblems) ? true : bool(int('Invalid parameters: ${join(parameterProblems, '; ')}'))
+
+// ---------------------------------------------------------------------------------------------
 // Table schemas: infra/tables/<Table>_CL.json, one line each (Bicep cannot list a folder).
 // Each file becomes a custom table, a DCR stream declaration and a data flow.
 // tests/infra checks that every file in infra/tables/ is listed here.
@@ -162,7 +223,8 @@ var secretNamesToFill = concat(sourceSecretNames, ingestSecretNames, webhookSecr
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: names.identity
   location: location
-  tags: tags
+  // Reading parametersChecked here makes a parameter problem fail validation, not later.
+  tags: parametersChecked ? tags : {}
 }
 
 // Workspace (new or existing), Sentinel onboarding, the custom tables, and the Sentinel role.
