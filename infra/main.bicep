@@ -1,7 +1,8 @@
 // sentinel-bridge: the whole system in one resource-group deployment.
 //
 //   azd up                                   (azure.yaml at the repo root points here)
-//   az deployment group create -g <rg> -f infra/main.bicep -p infra/main.parameters.json
+//   az deployment group create -g <rg> -f infra/main.bicep -p infra/main.parameters.json \
+//     -p keyVaultCreateMode=default      (the file's ${...} values are azd's: docs/deploy.md)
 //
 // Plain resources only (no registry modules): they restore offline and the checks can see them.
 // The only manual step after deploying is putting the SaaS secrets into Key Vault; the output
