@@ -84,6 +84,13 @@ PLANTED = [
     ),
     pytest.param(
         "app/function.bicep",
+        "name: 'appsettings'",
+        "name: 'appsetings'",
+        "appSettings.name: 'appsetings' is not one of ['appsettings', 'authsettings'",
+        id="discriminator",
+    ),
+    pytest.param(
+        "app/function.bicep",
         "http20Enabled: true",
         "http20Enabled: true\n      machineKey: {}",
         "siteConfig.machineKey: read-only",

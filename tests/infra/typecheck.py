@@ -149,6 +149,10 @@ def _check_object(
     discriminator = ref.node.get("discriminator")
     chosen = members.get(discriminator) if discriminator else None
     chosen_literal = chosen if isinstance(chosen, str) and not scope.is_reference(chosen) else None
+    elements = ref.node.get("elements", {})
+    if chosen_literal is not None and elements and chosen_literal not in elements:
+        scope.report(f"{where}.{discriminator}", f"'{chosen}' is not one of {sorted(elements)}")
+        return
     properties = az.object_properties(ref, chosen_literal)
     additional = ref.node.get("additionalProperties")
     for name, member in members.items():
