@@ -70,9 +70,13 @@ def main(environ: Mapping[str, str], runner: Runner = run) -> str:
     resource_group = environ.get("AZURE_RESOURCE_GROUP", "")
     mode = "default"
     if resource_group:
-        listing = runner(
-            ["az", "keyvault", "list-deleted", "--resource-type", "vault", "-o", "json"]
-        )
+        try:
+            listing = runner(LIST_DELETED)
+        except (OSError, subprocess.CalledProcessError) as error:
+            # No az CLI, or not signed in: create as usual; a reserved name then fails the
+            # deployment with Key Vault's own message (docs/deploy.md says what to do).
+            print(f"Could not list deleted Key Vaults ({error}); {SETTING}=default")
+            listing = "[]"
         mode = create_mode(json.loads(listing or "[]"), resource_group, name_prefix(environ))
     runner(["azd", "env", "set", SETTING, mode])
     print(f"{SETTING}={mode}")  # azd shows the hook's output

@@ -112,3 +112,17 @@ def test_the_templates_pass_the_mode_to_the_vault() -> None:
     vault = one_resource(INFRA / "app" / "keyvault.bicep", "Microsoft.KeyVault/vaults")
     assert vault.body["properties"]["createMode"] == "createMode"
     assert vault.body["properties"]["enablePurgeProtection"] is True
+
+
+def test_without_the_az_cli_the_vault_is_created() -> None:
+    """A missing or signed-out az CLI does not stop azd: the mode is default."""
+    commands: list[list[str]] = []
+
+    def runner(command: Sequence[str]) -> str:
+        commands.append(list(command))
+        if command[0] == "az":
+            raise FileNotFoundError("az")
+        return ""
+
+    assert hook.main({"AZURE_RESOURCE_GROUP": GROUP}, runner) == "default"
+    assert commands[-1] == ["azd", "env", "set", "KEY_VAULT_CREATE_MODE", "default"]
