@@ -126,6 +126,13 @@ PLANTED = [
     ),
     pytest.param(
         "main.bicep",
+        "    retentionInDays: retentionInDays\n",
+        "    retentionInDays: '90'\n",
+        "module workspace.params.retentionInDays: workspace.bicep declares int, given string",
+        id="module-parameter-type",
+    ),
+    pytest.param(
+        "main.bicep",
         "    alertActionGroupId: alertActionGroupId\n",
         "",
         "required parameter 'alertActionGroupId' of dcr.bicep is not passed",

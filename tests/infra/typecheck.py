@@ -28,6 +28,7 @@ from tests.infra.bicep import Tree, parse, unwrap
 from tests.infra.typecheck_values import (
     Scope,
     check_value,
+    is_loop,
     match_property,
     object_member,
     pycep_node,
@@ -135,6 +136,10 @@ def _check_module(symbol: str, declaration: Tree, scope: Scope) -> None:
         if name not in declared:
             scope.report(f"{where}.params.{name}", f"{target.name} declares no such parameter")
             continue
+        kind = _kind(value, scope)
+        if kind is not None and kind != declared[name]["type"]:
+            problem = f"{target.name} declares {declared[name]['type']}, given {kind}"
+            scope.report(f"{where}.params.{name}", problem)
         for decorator in declared[name]["decorators"]:
             literal = isinstance(value, str) and not scope.is_reference(value)
             if decorator["type"] == "allowed" and literal and value not in decorator["argument"]:
@@ -142,6 +147,24 @@ def _check_module(symbol: str, declaration: Tree, scope: Scope) -> None:
     for name, parameter in declared.items():
         if parameter.get("default") is None and name not in given:
             scope.report(where, f"required parameter '{name}' of {target.name} is not passed")
+
+
+def _kind(value: Any, scope: Scope) -> str | None:
+    """The Bicep type of a literal or of a parameter in scope; None when it takes evaluating."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, list) or is_loop(value):
+        return "array"
+    if isinstance(value, str):
+        parameter = scope.section("parameters").get(value)
+        if parameter is not None:
+            kind: str = parameter["type"]
+            return kind
+        return None if scope.is_reference(value) else "string"
+    expression = pycep_node(value, "operator") or pycep_node(value, "function")
+    return "object" if isinstance(value, dict) and expression is None else None
 
 
 def check_file(path: Path) -> list[str]:
