@@ -126,3 +126,13 @@ def test_without_the_az_cli_the_vault_is_created() -> None:
 
     assert hook.main({"AZURE_RESOURCE_GROUP": GROUP}, runner) == "default"
     assert commands[-1] == ["azd", "env", "set", "KEY_VAULT_CREATE_MODE", "default"]
+
+
+def test_up_down_up_down_purge_up() -> None:
+    """The lifecycle as the hook sees it: create; after azd down, recover; once recovered,
+    default again; after azd down --purge (refused by purge protection), recover again."""
+    vault = _deleted("kv-sbridge-abc123")
+    environment = {"AZURE_RESOURCE_GROUP": GROUP}
+    states = [[], [vault], [], [vault]]  # up, down + up, up again, down --purge + up
+    modes = [hook.main(environment, FakeCli(listing)) for listing in states]
+    assert modes == ["default", "recover", "default", "recover"]
