@@ -1,7 +1,8 @@
 // sentinel-bridge: the whole system in one resource-group deployment.
 //
 //   azd up                                   (azure.yaml at the repo root points here)
-//   az deployment group create -g <rg> -f infra/main.bicep -p infra/main.parameters.json
+//   az deployment group create -g <rg> -f infra/main.bicep -p infra/main.parameters.json \
+//     -p keyVaultCreateMode=default      (the file's ${...} values are azd's: docs/deploy.md)
 //
 // Plain resources only (no registry modules): they restore offline and the checks can see them.
 // The only manual step after deploying is putting the SaaS secrets into Key Vault; the output
@@ -18,7 +19,46 @@ targetScope = 'resourceGroup'
 @maxLength(12)
 param namePrefix string = 'sbridge'
 
-@description('Region for every resource. An existing workspace must be in this region too: a DCR lives in its workspace\'s region.')
+@description('Region for every resource: one that offers Flex Consumption (FC1). An existing workspace must be in this region too: a DCR lives in its workspace\'s region.')
+// Written once, here; tests/infra checks it against a vendored list with its source and date.
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
 param location string = resourceGroup().location
 
 @description('Name of an existing Log Analytics workspace to use instead of creating one. Empty creates a new workspace.')
@@ -64,15 +104,12 @@ param retentionInDays int = 90
 @maxValue(4383)
 param totalRetentionInDays int = retentionInDays
 
-@description('Key Vault public network access. Disabled needs a private endpoint and VNet integration, which this template does not create.')
+@description('default creates the Key Vault; recover restores this environment\'s soft-deleted vault (after azd down). azd\'s preprovision hook (infra/hooks/preprovision.py) sets it.')
 @allowed([
-  'Enabled'
-  'Disabled'
+  'default'
+  'recover'
 ])
-param keyVaultPublicNetworkAccess string = 'Enabled'
-
-@description('Create a data collection endpoint (DCE) for the DCR, for use with Azure Monitor Private Link. Without it the Direct DCR\'s own endpoint is used.')
-param usePrivateLinkEndpoint bool = false
+param keyVaultCreateMode string = 'default'
 
 @description('Comma list of Fig event types to forward; empty forwards all.')
 param figEventTypes string = ''
@@ -117,6 +154,28 @@ param contentSources array = [
 
 @description('Tags for every resource.')
 param tags object = {}
+
+// ---------------------------------------------------------------------------------------------
+// Checks across parameters, which decorators cannot express. Each names what is wrong; any
+// problem stops the deployment at validation, before anything is created: int() of text that
+// is not a number fails with that text in the error. tests/infra/test_parameters.py runs
+// these checks over variants of main.parameters.json.
+// ---------------------------------------------------------------------------------------------
+
+var retentionTooShort = totalRetentionInDays < retentionInDays
+var workspaceGroupWithoutName = empty(existingWorkspaceName) && (length(existingWorkspaceResourceGroup) > 0)
+var prefixHyphenated = startsWith(namePrefix, '-') || endsWith(namePrefix, '-')
+var retentionProblems = retentionTooShort ? [
+  'totalRetentionInDays must be at least retentionInDays'
+] : []
+var workspaceProblems = workspaceGroupWithoutName ? [
+  'existingWorkspaceResourceGroup needs existingWorkspaceName'
+] : []
+var prefixProblems = prefixHyphenated ? [
+  'namePrefix must not start or end with a hyphen'
+] : []
+var parameterProblems = concat(retentionProblems, workspaceProblems, prefixProblems)
+var parametersChecked = empty(parameterProblems) ? true : bool(int('Invalid parameters: ${join(parameterProblems, '; ')}'))
 
 // ---------------------------------------------------------------------------------------------
 // Table schemas: infra/tables/<Table>_CL.json, one line each (Bicep cannot list a folder).
@@ -182,7 +241,8 @@ var secretNamesToFill = concat(sourceSecretNames, ingestSecretNames, webhookSecr
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: names.identity
   location: location
-  tags: tags
+  // Reading parametersChecked here makes a parameter problem fail validation, not later.
+  tags: parametersChecked ? tags : {}
 }
 
 // Workspace (new or existing), Sentinel onboarding, the custom tables, and the Sentinel role.
@@ -212,7 +272,8 @@ module streams 'app/stream.bicep' = [for table in tables: {
   }
 }]
 
-// The DCR (kind Direct), its error log, its alerts, and Monitoring Metrics Publisher on it.
+// The DCRs (kind Direct; one per 10 streams), their error logs, alerts, and Monitoring
+// Metrics Publisher on each.
 module dcr 'app/dcr.bicep' = {
   name: 'dcr-${suffix}'
   params: {
@@ -221,7 +282,6 @@ module dcr 'app/dcr.bicep' = {
     location: location
     workspaceId: workspace.outputs.workspaceId
     streams: [for i in range(0, length(tables)): streams[i].outputs.stream]
-    usePrivateLinkEndpoint: usePrivateLinkEndpoint
     principalId: identity.properties.principalId
     alertActionGroupId: alertActionGroupId
     tags: tags
@@ -263,7 +323,7 @@ module keyVault 'app/keyvault.bicep' = {
   params: {
     keyVaultName: names.keyVault
     location: location
-    publicNetworkAccess: keyVaultPublicNetworkAccess
+    createMode: keyVaultCreateMode
     principalId: identity.properties.principalId
     tags: tags
   }
@@ -292,9 +352,11 @@ module functionApp 'app/function.bicep' = {
       KEY_VAULT_URI: keyVault.outputs.vaultUri
       KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'true'
       AZURE_CLIENT_ID: identity.properties.clientId
-      // Logs Ingestion API: the DCR's own endpoint (or the DCE's with private link)
+      // Logs Ingestion API: the DCR's own endpoint (or, with several DCRs, their shared DCE's)
       LOGS_INGESTION_ENDPOINT: dcr.outputs.logsIngestionEndpoint
       LOGS_INGESTION_DCR_ID: dcr.outputs.immutableId
+      // Stream -> DCR immutable ID, one rule per 10 streams: {"Custom-FigEvents": "dcr-...", ...}
+      LOGS_INGESTION_DCR_ROUTES: '{${join(dcr.outputs.routeMembers, ',')}}'
       LOGS_INGESTION_AUDIENCE: 'https://monitor.azure.com'
       MAX_BODY_BYTES: '' // empty: the app's default (1 MiB)
       MAX_ROWS_PER_REQUEST: '' // empty: the app's default (10,000 events per batch request)

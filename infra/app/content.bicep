@@ -128,7 +128,8 @@ resource scheduled 'Microsoft.SecurityInsights/alertRules@2024-09-01' = [for rul
   }
 }]
 
-resource nrt 'Microsoft.SecurityInsights/alertRules@2024-09-01' = [for rule in nrtRules: {
+// The NRT kind is declared only by preview API versions of alertRules so far.
+resource nrt 'Microsoft.SecurityInsights/alertRules@2025-04-01-preview' = [for rule in nrtRules: {
   name: rule.id
   scope: workspace
   kind: 'NRT'

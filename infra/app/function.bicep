@@ -151,6 +151,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // Telemetry with Entra ID auth (local auth is disabled on Application Insights).
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+    // The host refuses larger request bodies before any code runs (its default is 100 MB).
+    // 16 MiB: no route takes more (MAX_BODY_BYTES, 1 MiB by default, is checked by the app).
+    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '16777216'
   })
   dependsOn: [
     telemetryPublisher

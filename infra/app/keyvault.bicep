@@ -5,8 +5,12 @@
 param keyVaultName string
 param location string
 
-@description('Enabled or Disabled. Disabled needs a private endpoint, which this template does not create.')
-param publicNetworkAccess string
+@description('default creates the vault; recover restores a soft-deleted vault of the same name (set by infra/hooks/preprovision.py).')
+@allowed([
+  'default'
+  'recover'
+])
+param createMode string
 
 @description('Principal (object) ID of the app\'s user-assigned identity.')
 param principalId string
@@ -17,13 +21,16 @@ param tags object
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  // checkov:skip=CKV_AZURE_109: the Flex Consumption app reaches the vault over the public endpoint (no VNet integration here); access is Entra ID with Azure RBAC only. Set keyVaultPublicNetworkAccess=Disabled with your own private endpoint
-  // checkov:skip=CKV_AZURE_189: public network access is the keyVaultPublicNetworkAccess parameter; see CKV_AZURE_109
+  // checkov:skip=CKV_AZURE_109: the Flex Consumption app reaches the vault over the public endpoint (no VNet integration: docs/deploy.md, Private networking); access is Entra ID with Azure RBAC only
+  // checkov:skip=CKV_AZURE_189: public network access stays on for the same reason; see CKV_AZURE_109
   name: keyVaultName
   location: location
   tags: tags
   properties: {
     tenantId: tenant().tenantId
+    // After azd down the name stays reserved by the soft-deleted vault (purge protection):
+    // the preprovision hook finds it and deploys with recover, keeping its secrets.
+    createMode: createMode
     sku: {
       family: 'A'
       name: 'standard'
@@ -32,10 +39,10 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
     enablePurgeProtection: true
-    publicNetworkAccess: publicNetworkAccess
+    publicNetworkAccess: 'Enabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'
+      defaultAction: 'Allow'
     }
   }
 }

@@ -52,7 +52,7 @@ __all__ = ["IngestionEmulator", "IngestionError", "StoredRow", "utc_now"]
 
 
 class IngestionEmulator:
-    """An in-memory Logs Ingestion endpoint for one DCR; its data is ``store``.
+    """An in-memory Logs Ingestion endpoint for one DCR, or several (``rules``).
 
     Args:
         dcr_id: The DCR's immutable id (``dcr-...``).
@@ -74,6 +74,8 @@ class IngestionEmulator:
         self.dcr_id = dcr_id
         self.audience = audience
         self.streams = load_streams(tables_dir)
+        # Several DCRs: immutable id -> the streams it declares (a DCR holds at most 10).
+        self.rules: dict[str, frozenset[str]] = {dcr_id: frozenset(self.streams)}
         self.faults = FaultPlan(fault_clock)
         self.store = IngestionStore()
         self._clock = clock
@@ -145,18 +147,19 @@ class IngestionEmulator:
         problem = check_bearer(request, self.audience, self._clock().timestamp())
         if problem is not None:
             raise Refusal(401, problem.code, problem.message)
-        if request.match_info["dcr_id"] != self.dcr_id:
+        dcr_id = request.match_info["dcr_id"]
+        if dcr_id not in self.rules:
             message = "No data collection rule has the immutable id in the request."
             raise Refusal(404, "DataCollectionRuleNotFound", message)
         if self.store.role_missing:
             message = (
                 "The authentication token provided does not have access to ingest data for "
-                f"the data collection rule with immutable Id '{self.dcr_id}'. "
+                f"the data collection rule with immutable Id '{dcr_id}'. "
                 "AccessGranted: False, IsRbacPresent: False"
             )
             raise Refusal(403, "OperationFailed", message)
         stream = request.match_info["stream"]
-        if stream not in self.streams:
+        if stream not in self.streams or stream not in self.rules[dcr_id]:
             raise Refusal(404, "InvalidStream", f"Stream {stream} is not declared in the DCR.")
         return stream
 

@@ -23,6 +23,7 @@ from typing import Any
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.monitor.ingestion import LogsIngestionClient
 
+from shared.config.dcr_routes import rule_for
 from shared.delivery import DEFAULT_MAX_BODY_BYTES, classify, fit_row, pack
 from shared.delivery.coalesce import Coalescer
 from shared.delivery.policy import Outcome
@@ -40,18 +41,23 @@ class UploadCounts:
 
 
 class LogsIngestionSink:
-    """``RowSink`` over a (sync) ``LogsIngestionClient``; uploads run in a worker thread."""
+    """``RowSink`` over a (sync) ``LogsIngestionClient``; uploads run in a worker thread.
+
+    Each stream goes to the DCR ``routes`` names for it, else to ``rule_id``.
+    """
 
     def __init__(
         self,
         client: LogsIngestionClient,
         rule_id: str,
         *,
+        routes: Mapping[str, str] | None = None,
         coalesce_window_seconds: float = 0.0,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self._client = client
         self._rule_id = rule_id
+        self._routes = routes or {}
         self._max_body_bytes = max_body_bytes
         self._coalescer = (
             Coalescer(self.upload, window_seconds=coalesce_window_seconds)
@@ -96,7 +102,8 @@ class LogsIngestionSink:
     def _send_body(self, stream: str, body: bytes) -> tuple[int | None, float | None, str] | None:
         try:
             # A seekable stream starting 1f 8b is sent as-is with Content-Encoding: gzip.
-            self._client.upload(self._rule_id, stream, io.BytesIO(body))
+            rule = rule_for(stream, self._routes, self._rule_id)
+            self._client.upload(rule, stream, io.BytesIO(body))
         except HttpResponseError as error:
             status, retry_after = status_and_retry_after(error)
             return status, retry_after, f"Logs Ingestion answered {status}"

@@ -105,5 +105,6 @@ def build_sink(settings: Settings, credential: TokenCredential) -> RowSink:
     return LogsIngestionSink(
         client,
         settings.logs_ingestion_dcr_id,
+        routes=settings.logs_ingestion_dcr_routes,
         coalesce_window_seconds=settings.coalesce_window_seconds,
     )

@@ -39,6 +39,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("LOGS_INGESTION_DCR_ID", None, "The DCR's immutable ID (dcr-...)", True),
     Setting(
+        "LOGS_INGESTION_DCR_ROUTES",
+        "",
+        'JSON object: stream -> immutable ID of the DCR declaring it ({"Custom-X": "dcr-..."}), '
+        "written by the Bicep when tables span several DCRs; unlisted streams use "
+        "LOGS_INGESTION_DCR_ID",
+    ),
+    Setting(
         "LOGS_INGESTION_AUDIENCE",
         "https://monitor.azure.com",
         "Token audience for ingestion (sovereign clouds differ)",

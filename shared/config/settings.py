@@ -21,6 +21,7 @@ from datetime import timedelta
 from types import MappingProxyType
 from urllib.parse import urlparse
 
+from shared.config import dcr_routes
 from shared.config import incidents as incident_config
 from shared.config.catalog import (
     DEFAULT_MAX_BODY_BYTES,
@@ -48,6 +49,7 @@ class Settings:
     azure_client_id: str | None
     logs_ingestion_endpoint: str
     logs_ingestion_dcr_id: str
+    logs_ingestion_dcr_routes: Mapping[str, str]
     logs_ingestion_audience: str
     fig_secret_hash_name: str
     fig_event_types: frozenset[str] | None
@@ -87,6 +89,7 @@ class Settings:
             azure_client_id=reader.text("AZURE_CLIENT_ID") or None,
             logs_ingestion_endpoint=reader.https_url("LOGS_INGESTION_ENDPOINT"),
             logs_ingestion_dcr_id=reader.text("LOGS_INGESTION_DCR_ID"),
+            logs_ingestion_dcr_routes=_dcr_routes(reader),
             logs_ingestion_audience=reader.https_url("LOGS_INGESTION_AUDIENCE"),
             fig_secret_hash_name=reader.text("FIG_SECRET_HASH_NAME", feature="fig"),
             fig_event_types=reader.name_set("FIG_EVENT_TYPES"),
@@ -210,6 +213,12 @@ def _ingest(reader: _Reader, name: str) -> IngestSettings:
     for problem in ingest.problems:
         reader.report(problem, feature="ingest")
     return ingest
+
+
+def _dcr_routes(reader: _Reader) -> Mapping[str, str]:
+    routes, problems = dcr_routes.parse_routes(reader.text(dcr_routes.SETTING))
+    reader.problems.extend(problems)
+    return MappingProxyType(routes)
 
 
 # Queue and container names: 3-63 lower-case letters, digits and single hyphens.

@@ -152,16 +152,22 @@ def resolve_strings(expression: Any, scope: dict[str, Any]) -> set[str]:
 
 
 def accessor_path(expression: Any) -> list[str]:
-    """``a.b.c`` parsed as nested property accessors -> ``["a", "b", "c"]``; else ``[]``."""
+    """``a.b.c`` parsed as nested property accessors -> ``["a", "b", "c"]``; else ``[]``.
+
+    An element of a resource or module loop, ``a[i]``, counts as ``a``: ``a[i].id`` -> ``["a",
+    "id"]``.
+    """
     if isinstance(expression, str):
         return [expression]
     if isinstance(expression, dict) and "operator" in expression:
         operator = expression["operator"]
+        if operator["type"] == "index_accessor":
+            return accessor_path(operator["operands"]["operand_1"])[:1]
         if operator["type"] == "property_accessor":
-            head = operator["operands"]["operand_1"]
+            head = accessor_path(operator["operands"]["operand_1"])
             tail = accessor_path(operator["operands"]["operand_2"])
-            if isinstance(head, str) and tail:
-                return [head, *tail]
+            if len(head) == 1 and tail:
+                return [*head, *tail]
     return []
 
 

@@ -6,12 +6,13 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from shared.config.settings import SETTING_NAMES, SETTINGS
+from shared.config.settings import DEFAULT_MAX_BODY_BYTES, SETTING_NAMES, SETTINGS
 from tests.infra.bicep import (
     MAIN,
     REPO,
     Resource,
     accessor_path,
+    bicep_files,
     function_call,
     module_path,
     one_resource,
@@ -226,14 +227,31 @@ def test_storage_is_keyless_and_holds_the_queue_and_containers() -> None:
 
 
 def test_key_vault_is_rbac_only_and_protected() -> None:
-    """Azure RBAC, soft delete, purge protection, public access from a parameter; no secrets."""
+    """Azure RBAC, soft delete, purge protection, public endpoint (no private networking half
+    option: docs/deploy.md); no access policies."""
     vault = one_resource(KEY_VAULT, "Microsoft.KeyVault/vaults").body["properties"]
     assert vault["enableRbacAuthorization"] is True
     assert vault["enableSoftDelete"] is True
     assert vault["enablePurgeProtection"] is True
-    assert vault["publicNetworkAccess"] == "publicNetworkAccess"
+    assert vault["publicNetworkAccess"] == "Enabled"
     assert "accessPolicies" not in vault
+
+
+def test_no_private_networking_half_option() -> None:
+    """No parameter turns a public endpoint off without the private path that replaces it."""
+    parameters = set(parse(MAIN)["parameters"])
+    assert not parameters & {"usePrivateLinkEndpoint", "keyVaultPublicNetworkAccess"}
+    for path in bicep_files():
+        text = path.read_text(encoding="utf-8")
+        assert "publicNetworkAccess: 'Disabled'" not in text, path.name
 
 
 def _resources_of(path: Path, suffix: str) -> list[Resource]:
     return [r for r in resources(path) if r.type.endswith(suffix)]
+
+
+def test_the_host_refuses_bodies_over_16_mib() -> None:
+    """FUNCTIONS_REQUEST_BODY_SIZE_LIMIT is 16 MiB: above the app's own limit, far below 100 MB."""
+    limit = int(host_settings()["FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"])
+    assert limit == 16 * 1024 * 1024
+    assert limit >= DEFAULT_MAX_BODY_BYTES

@@ -57,6 +57,7 @@ def ignored(relative: str) -> bool:
         "infra/main.bicep",
         "infra/main.parameters.json",
         "infra/app/dcr.bicep",
+        "infra/hooks/preprovision.py",
         ".venv/lib/python3.11/site-packages/x.py",
         ".venv-checkov/bin/checkov",
         "node_modules/azurite/package.json",
@@ -100,7 +101,10 @@ def test_only_what_runs_is_shipped() -> None:
         here = PurePosixPath(os.path.relpath(root, REPO).replace(os.sep, "/"))
         prefix = "" if str(here) == "." else f"{here}/"
         dirs[:] = [d for d in dirs if d != ".git" and not ignored(f"{prefix}{d}/x")]
-        shipped += [f"{prefix}{name}" for name in files if not ignored(f"{prefix}{name}")]
+        # In a git worktree .git is a file, not a folder.
+        shipped += [
+            f"{prefix}{name}" for name in files if name != ".git" and not ignored(f"{prefix}{name}")
+        ]
     tables = f"{TABLES_DIR.relative_to(REPO).as_posix()}/"
     strays = [
         path

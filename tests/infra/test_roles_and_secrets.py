@@ -118,8 +118,10 @@ def assignments() -> list[Assignment]:
         assert role_id is not None, f"{resource.symbol}: roleDefinitionId must name a built-in role"
         assert role_id["resource_type"] == "Microsoft.Authorization/roleDefinitions"
         guids = resolve_strings(role_id["resource_name_1"], variables(resource.file))
-        scope = body.get("scope")
-        assert isinstance(scope, str), f"{resource.symbol}: no scope means the resource group"
+        # A resource, or an element of a resource loop (dcrs[r]).
+        scope_path = accessor_path(body.get("scope"))
+        assert len(scope_path) == 1, f"{resource.symbol}: no scope means the resource group"
+        [scope] = scope_path
         [scoped] = [r for r in resources(resource.file) if r.symbol == scope]
         found.append(Assignment(resource, frozenset(guids), scope, scoped.type))
     return found

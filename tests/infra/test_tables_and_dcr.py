@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from tests.infra.bicep import (
     variables,
     walk,
 )
+from tests.infra.typecheck import check_infra
 
 DCR = module_path("dcr")
 WORKSPACE = module_path("workspace")
@@ -147,21 +149,32 @@ def test_each_table_is_a_custom_analytics_table_with_its_own_columns() -> None:
     assert accessor_path(properties["schema"]["columns"]) == [item, "columns"]
 
 
-def test_the_dcr_is_direct_and_declares_a_stream_per_table() -> None:
-    """kind Direct, no DCE unless private link, streamDeclarations from the stream modules."""
+def test_the_dcrs_are_direct_and_declare_ten_streams_each() -> None:
+    """kind Direct; one rule per 10 streams, each declaring its slice of the stream modules';
+    a shared DCE only with several rules."""
     dcr = one_resource(DCR, "Microsoft.Insights/dataCollectionRules")
     assert dcr.body["kind"] == "Direct"
+    assert dcr.loop is not None
+    assert dcr.loop["detail"]["item_name"] == "r"
+    assert function_call(dcr.loop["detail"]["array_name"], "range") == {
+        "start_index": 0,
+        "count": "ruleCount",
+    }
+    dcr_vars = variables(DCR)
+    assert dcr_vars["streamsPerRule"] == 10
+    text = DCR.read_text(encoding="utf-8")
+    assert "var ruleCount = (length(streams) + streamsPerRule - 1) / streamsPerRule" in text
+    assert "var sharedEndpoint = ruleCount > 1" in text
     endpoint = dcr.body["properties"]["dataCollectionEndpointId"]["operator"]
     assert endpoint["type"] == "conditional"
-    assert endpoint["operands"]["condition"] == "usePrivateLinkEndpoint"
+    assert endpoint["operands"]["condition"] == "sharedEndpoint"
     assert endpoint["operands"]["false_value"] is None
-    assert dcr.body["properties"]["streamDeclarations"] == "streamDeclarations"
-    dcr_vars = variables(DCR)
     members = dcr_vars["declarationMembers"]
     assert members["loop_type"]["detail"] == {"item_name": "stream", "array_name": "streams"}
     assert accessor_path(members["config"]) == ["stream", "declaration"]
-    declarations = function_call(dcr_vars["streamDeclarations"], "json")
-    assert declarations == {"arg_1": "{${join(declarationMembers, ',')}}"}
+    declarations = function_call(dcr.body["properties"]["streamDeclarations"], "json")
+    sliced = "take(skip(declarationMembers, r * streamsPerRule), streamsPerRule)"
+    assert declarations == {"arg_1": "{${join(" + sliced + ", ',')}}"}
 
 
 def test_stream_module_derives_the_name_and_keeps_name_and_type_only() -> None:
@@ -205,7 +218,12 @@ def test_each_stream_flows_untransformed_into_its_table() -> None:
     """One data flow per table: its stream -> Custom-<Table>_CL with transformKql 'source'."""
     dcr = one_resource(DCR, "Microsoft.Insights/dataCollectionRules")
     flows = dcr.body["properties"]["dataFlows"]
-    assert flows["loop_type"]["detail"] == {"item_name": "stream", "array_name": "streams"}
+    assert flows["loop_type"]["detail"]["item_name"] == "stream"
+    # The same slice of streams as the rule's declarations.
+    assert (
+        "dataFlows: [for stream in take(skip(streams, r * streamsPerRule), streamsPerRule): {"
+        in (DCR.read_text(encoding="utf-8"))
+    )
     flow = flows["config"]
     assert flow["outputStream"] == "Custom-${stream.table}"
     assert [accessor_path(s) for s in flow["streams"]] == [["stream", "name"]]
@@ -237,7 +255,7 @@ def test_dcr_errors_go_to_the_workspace_and_raise_alerts() -> None:
     """Diagnostic setting LogErrors -> DCRLogErrors; alerts on dropped rows and logged errors."""
     by_type = {r.type: r for r in resources(DCR)}
     setting = by_type["Microsoft.Insights/diagnosticSettings"]
-    assert setting.body["scope"] == "dcr"
+    assert accessor_path(setting.body["scope"]) == ["dcrs"]
     assert setting.body["properties"]["workspaceId"] == "workspaceId"
     assert setting.body["properties"]["logs"] == [{"category": "LogErrors", "enabled": True}]
 
@@ -246,7 +264,7 @@ def test_dcr_errors_go_to_the_workspace_and_raise_alerts() -> None:
     assert criterion["metricName"] == "RowsDropped_Count"
     assert criterion["operator"] == "GreaterThan"
     assert criterion["threshold"] == 0
-    assert [accessor_path(scope) for scope in metric["scopes"]] == [["dcr", "id"]]
+    assert [accessor_path(scope) for scope in metric["scopes"]] == [["dcrs", "id"]]
 
     log_alert = by_type["Microsoft.Insights/scheduledQueryRules"].body["properties"]
     [query] = log_alert["criteria"]["allOf"]
@@ -297,3 +315,33 @@ def test_the_app_and_the_emulators_read_the_same_schema_files() -> None:
         assert [(c.name, c.type) for c in loaded.columns] == [
             (c["name"], c["type"]) for c in table["columns"]
         ]
+
+
+def test_twelve_tables_type_check_and_need_two_rules(tmp_path: Path) -> None:
+    """A copy of infra/ with twelve tables listed type-checks; 12 streams make two rules, and
+    LOGS_INGESTION_DCR_ROUTES maps each stream to its rule (tests/functions/test_dcr_routing)."""
+    copy = tmp_path / "infra"
+    shutil.copytree(INFRA, copy)
+    template = load_table(TABLES_DIR / "FigEvents_CL.json")
+    lines = []
+    for number in range(1, 13 - len(listed_tables())):
+        name = f"Test{number:02d}Events_CL"
+        (copy / "tables" / f"{name}.json").write_text(json.dumps({**template, "name": name}))
+        lines.append(f"  loadJsonContent('tables/{name}.json')\n")
+    main = copy / "main.bicep"
+    anchor = "  loadJsonContent('tables/WallarmEvents_CL.json')\n"
+    main.write_text(main.read_text(encoding="utf-8").replace(anchor, anchor + "".join(lines)))
+    assert len(list((copy / "tables").glob("*.json"))) == 12
+    assert check_infra(copy) == []
+    per_rule = variables(DCR)["streamsPerRule"]
+    assert (12 + per_rule - 1) // per_rule == 2  # ruleCount, as dcr.bicep computes it
+    settings = parse(MAIN)["modules"]["functionApp"]["config"]["params"]["bridgeSettings"]
+    assert settings["LOGS_INGESTION_DCR_ROUTES"] == "{${join(dcr.outputs.routeMembers, ',')}}"
+    route = parse(DCR)["outputs"]["routeMembers"]["value"]
+    assert route["loop_type"]["detail"] == {
+        "item_name": "stream",
+        "index_name": "i",
+        "array_name": "streams",
+    }
+    rule_id = "${dcrs[i / streamsPerRule].properties.immutableId}"
+    assert route["config"] == '"${stream.name}":"' + rule_id + '"'
