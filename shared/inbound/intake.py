@@ -25,7 +25,7 @@ from shared.inbound.request import InboundRequest
 from shared.ports import DeadLetters, RetryQueue, RowSink, SecretStore
 from shared.retrying.handoff import HandedOff, hand_off
 from shared.sources.base import Source, SourceRoute
-from shared.telemetry.counting import Telemetry, record_rows
+from shared.telemetry.counting import Telemetry, record_rows, record_test
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,8 @@ class SourceEndpoint:
 async def deliver(source: Source, route: str, request: InboundRequest, deps: IntakeDeps) -> Reply:
     """Parse an authenticated request and hand its rows to Sentinel or durable storage."""
     parsed = source.parse(route, request)
+    if parsed.test or parsed.test_rows:
+        record_test(deps.telemetry, source.name)
     if parsed.test:
         logger.info("%s test delivery answered; nothing forwarded", source.name)
         return Reply(200, {"forwarded": False, "test": True})
@@ -141,6 +143,7 @@ async def deliver(source: Source, route: str, request: InboundRequest, deps: Int
             "deadLettered": handed_off.dead_lettered,
             "skipped": skipped,
             "eventIds": event_ids,
+            **({"test": True} if parsed.test_rows else {}),
         },
     )
 
