@@ -137,7 +137,8 @@ def test_a_test_message_among_real_ones_is_dropped() -> None:
     """Only the real notifications of a mixed batch are forwarded."""
     items = [parsed("wallarm_vuln_test_message.json")[0], notification("ip_blocked")]
     result = parse(as_array(items))
-    assert not (result.test or result.test_rows)
+    assert not result.test
+    assert not result.test_rows
     assert [row["EventType"] for row in result.rows] == ["ip_blocked"]
 
 
