@@ -80,6 +80,9 @@ param figEventTypes string = ''
 @description('Header carrying Wallarm\'s token; empty uses the app\'s default.')
 param wallarmTokenHeader string = ''
 
+@description('Kibana\'s base URL (https://kibana.example.com): makes the Kibana case links kept on incidents absolute; empty keeps them relative.')
+param kibanaBaseUrl string = ''
+
 @description('Incident statuses to send (comma list); empty uses the app\'s default.')
 param incidentStatuses string = ''
 
@@ -324,6 +327,7 @@ module functionApp 'app/function.bicep' = {
       WALLARM_TOKEN_HEADER: wallarmTokenHeader
       WALLARM_TOKEN_NAME: secretNames.wallarm
       ELASTIC_AUTH_NAME: secretNames.elastic
+      KIBANA_BASE_URL: kibanaBaseUrl
       INGEST_SOURCES: string(ingestSources)
     }
   }

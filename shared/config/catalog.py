@@ -70,6 +70,12 @@ SETTINGS: tuple[Setting, ...] = (
         "(Authorization: ApiKey <token> or X-Auth-Token); while absent /api/elastic/alerts is 404",
     ),
     Setting(
+        "KIBANA_BASE_URL",
+        "",
+        "Kibana's base URL (e.g. https://kibana.example.com); makes the Kibana case links "
+        "kept on incidents (elastic_url_base + case id) absolute; empty keeps them relative",
+    ),
+    Setting(
         "INGEST_SOURCES",
         "{}",
         'JSON object: source name -> {"stream": "Custom-...", "secretNames": [newest first]} '

@@ -55,6 +55,7 @@ class Settings:
     wallarm_token_header: str
     wallarm_token_name: str
     elastic_auth_name: str
+    kibana_base_url: str
     ingest: IngestSettings
     storage: StorageConnection
     retry_queue_name: str
@@ -93,6 +94,7 @@ class Settings:
             wallarm_token_header=_header_name(reader, "WALLARM_TOKEN_HEADER", feature="wallarm"),
             wallarm_token_name=reader.text("WALLARM_TOKEN_NAME", feature="wallarm"),
             elastic_auth_name=reader.text("ELASTIC_AUTH_NAME", feature="elastic"),
+            kibana_base_url=_web_url(reader, "KIBANA_BASE_URL", feature="elastic"),
             ingest=_ingest(reader, "INGEST_SOURCES"),
             storage=_storage(reader, environ),
             retry_queue_name=_storage_name(reader, "RETRY_QUEUE_NAME", max_length=MAX_QUEUE_NAME),
@@ -192,6 +194,15 @@ class _Reader:
 
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")
+
+
+def _web_url(reader: _Reader, name: str, *, feature: str) -> str:
+    """An optional http(s) URL (Kibana may be served over plain HTTP inside a network)."""
+    value = reader.text(name, feature=feature)
+    parsed = urlparse(value)
+    if value and (parsed.scheme not in ("http", "https") or not parsed.netloc):
+        reader.report(f"{name} must be an http:// or https:// URL", feature=feature)
+    return value
 
 
 def _header_name(reader: _Reader, name: str, *, feature: str) -> str:
