@@ -83,6 +83,15 @@ param wallarmTokenHeader string = ''
 @description('Kibana\'s base URL (https://kibana.example.com): makes the Kibana case links kept on incidents absolute; empty keeps them relative.')
 param kibanaBaseUrl string = ''
 
+@description('Label added to an incident SIGNL4 took; empty: none (with webhookTags false and no SIGNL4 callback or case write-back, the app only reads Sentinel).')
+param signl4Tag string = 'SIGNL4'
+
+@description('When the SIGNL4 responder becomes owner: acknowledge, close, or both (comma list); empty: never.')
+param signl4OwnerOn string = 'acknowledge,close'
+
+@description('Label incidents with the name of each webhook destination that took them.')
+param webhookTags bool = true
+
 @description('Incident statuses to send (comma list); empty uses the app\'s default.')
 param incidentStatuses string = ''
 
@@ -321,6 +330,10 @@ module functionApp 'app/function.bicep' = {
       SIGNL4_TEAM_SECRET_NAME: secretNames.signl4Team
       SIGNL4_CALLBACK_TOKEN_NAME: secretNames.signl4Callback
       SIGNL4_CLOSE_CLASSIFICATION: '' // empty: the app's default (Undetermined)
+      SIGNL4_TAG: signl4Tag
+      SIGNL4_OWNER_ON: signl4OwnerOn
+      INCIDENT_AUGMENT: '' // empty: the app's default (true)
+      WEBHOOK_TAGS: webhookTags ? 'true' : 'false'
       // Sources (inbound webhooks)
       FIG_SECRET_HASH_NAME: secretNames.fig
       FIG_EVENT_TYPES: figEventTypes

@@ -161,6 +161,28 @@ SETTINGS: tuple[Setting, ...] = (
         "FalsePositive, Undetermined)",
     ),
     Setting(
+        "SIGNL4_TAG",
+        "SIGNL4",
+        "Label added to an incident SIGNL4 took; set but empty: none (no write for SIGNL4)",
+    ),
+    Setting(
+        "SIGNL4_OWNER_ON",
+        "acknowledge,close",
+        "When the SIGNL4 responder becomes the incident's owner: acknowledge, close, both "
+        "(comma list); set but empty: never",
+    ),
+    Setting(
+        "INCIDENT_AUGMENT",
+        "true",
+        "Add the incident's alerts and entities to what destinations get (two ARM reads each)",
+    ),
+    Setting(
+        "WEBHOOK_TAGS",
+        "true",
+        "Label an incident with the name of each signed-webhook destination that took it; "
+        "false: no write for webhooks",
+    ),
+    Setting(
         "WEBHOOK_DESTINATIONS",
         "[]",
         'JSON list of {"name", "url", "secretName"}: signed (Standard Webhooks) incident '

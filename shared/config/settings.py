@@ -142,6 +142,12 @@ class _Reader:
             self.report(f"{name} is not set ({spec.meaning})", feature=feature)
         return spec.default or ""
 
+    def text_or_empty(self, name: str) -> str:
+        """The value as set, empty included; the default only when the setting is absent."""
+        if name in self._environ:
+            return self._environ[name].strip()
+        return SETTINGS_BY_NAME[name].default or ""
+
     def https_url(self, name: str, *, feature: str | None = None) -> str:
         value = self.text(name, feature=feature)
         if value:
@@ -271,8 +277,12 @@ def _incidents(reader: _Reader) -> incident_config.IncidentSettings:
             "SIGNL4_CALLBACK_TOKEN_NAME",
             "SIGNL4_CLOSE_CLASSIFICATION",
             "WEBHOOK_DESTINATIONS",
+            "INCIDENT_AUGMENT",
+            "WEBHOOK_TAGS",
         )
     }
+    for name in ("SIGNL4_TAG", "SIGNL4_OWNER_ON"):  # set but empty means none, not the default
+        values[name] = reader.text_or_empty(name)
     values["ARM_ENDPOINT"] = reader.https_url("ARM_ENDPOINT", feature="incidents")
     values["SIGNL4_WEBHOOK_BASE"] = reader.https_url("SIGNL4_WEBHOOK_BASE", feature="incidents")
     settings, problems = incident_config.parse_incident_settings(values)

@@ -105,6 +105,15 @@ def signl4_body(incident: Incident, extra: Augmentation | None) -> dict[str, Any
         names = [str(a["name"]) for a in extra.alerts if a.get("name")]
         if names:
             body["Alerts"] = "; ".join(names)
+        # Linked items, as SIGNL4's own Sentinel integration shows them: products and
+        # every entity's display name.
+        if extra.products:
+            body["Products"] = ", ".join(extra.products)
+            lines.append(f"Products: {', '.join(extra.products)}")
+        if extra.entities:
+            shown = [f"{e['kind']}: {e['name']}" for e in extra.entities]
+            more = f" (+{extra.entities_omitted} more)" if extra.entities_omitted else ""
+            body["Entities"] = "; ".join(shown) + more
     message = "\n".join(line for line in lines if line)
     body["Message"] = message[:MAX_MESSAGE_CHARS]
     return body

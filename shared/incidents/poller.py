@@ -104,6 +104,7 @@ async def poll(
     marks = await forwarder.state.marks()
     result.swept = query.sweep_due(now, marks.last_sweep) if sweep is None else sweep
     since = query.list_since(now, marks.watermark, settings.max_age, sweep=result.swept)
+    augment = augment and settings.augment  # INCIDENT_AUGMENT
     run = _Run(forwarder, now, await destinations(forwarder), augment)
     run.records = await forwarder.state.all_forwarded()
     server_time: datetime | None = None
@@ -253,8 +254,11 @@ class _Run:
                 taken.append(destination)
         updated = (record or first_record(incident)).handled(incident)
         updated = updated.with_destinations(tuple(targets))
-        if taken:
-            written = await self._tag(incident, tuple(taken))
+        labels = tuple(
+            tag for tag in (self.forwarder.settings.tag_of(d) for d in taken) if tag is not None
+        )
+        if labels:  # SIGNL4_TAG empty and WEBHOOK_TAGS false: nothing is written
+            written = await self._tag(incident, labels)
             if written is not None:
                 updated = updated.with_own_write(written)
         self.records[key] = updated
