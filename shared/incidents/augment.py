@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.incidents.timeline import MAX_COMMENTS
+
 MAX_VALUES = 50
 """At most this many alerts, and names per entity bucket (the count left out is stated)."""
 MAX_ENTITIES = 100
@@ -52,6 +54,9 @@ class Augmentation:
     """Every entity, of every kind: ``{"kind", "name"}`` (display name)."""
     alerts_omitted: int = 0
     entities_omitted: int = 0
+    comments: tuple[dict[str, Any], ...] = ()
+    """The comments since the previous event (``shared.incidents.timeline``)."""
+    comments_omitted: int = 0
 
     @property
     def products(self) -> tuple[str, ...]:
@@ -73,6 +78,13 @@ class Augmentation:
             "alerts": [dict(a) for a in self.alerts],
             "entities": [dict(e) for e in self.entities],
             "products": list(self.products),
+            "comments": [dict(c) for c in self.comments],
+            "limits": {"alerts": MAX_VALUES, "entities": MAX_ENTITIES, "comments": MAX_COMMENTS},
+            "omitted": {
+                "alerts": self.alerts_omitted,
+                "entities": self.entities_omitted,
+                "comments": self.comments_omitted,
+            },
         }
 
 

@@ -23,6 +23,9 @@ MAX_MESSAGE_CHARS = 4000
 CREATED = "sentinel.incident.created"
 UPDATED = "sentinel.incident.updated"
 CLOSED = "sentinel.incident.closed"
+SCHEMA_VERSION = 2
+"""The destination event's schema version (docs/incidents.md, shared/openapi.json's
+``IncidentEvent``): 2 carries the whole incident on every event."""
 
 
 def event_type(incident: Incident, *, first: bool) -> str:
@@ -54,6 +57,9 @@ def incident_data(incident: Incident, extra: Augmentation | None) -> dict[str, A
         "link": incident.text("incidentUrl"),
         "createdTimeUtc": props.get("createdTimeUtc"),
         "lastModifiedTimeUtc": props.get("lastModifiedTimeUtc"),
+        "firstActivityTimeUtc": props.get("firstActivityTimeUtc"),
+        "lastActivityTimeUtc": props.get("lastActivityTimeUtc"),
+        "schemaVersion": SCHEMA_VERSION,
         "providerName": props.get("providerName"),
         "providerIncidentId": props.get("providerIncidentId"),
         "tactics": list((props.get("additionalData") or {}).get("tactics") or []),

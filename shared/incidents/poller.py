@@ -26,10 +26,10 @@ from typing import Any
 from shared.config.incidents import SIGNL4
 from shared.errors import IncidentFormatError, SecretMissing, UpstreamUnavailable
 from shared.incidents import query
-from shared.incidents.augment import Augmentation, augmentation
+from shared.incidents.augment import Augmentation
 from shared.incidents.forward import Delivery, Forwarder, envelope_for
 from shared.incidents.merge import Change
-from shared.incidents.model import Incident
+from shared.incidents.model import Incident, parse_arm_time
 from shared.incidents.payloads import signl4_body, webhook_body, webhook_id
 from shared.incidents.ports import PollMarks
 from shared.incidents.sending import target_of
@@ -41,9 +41,11 @@ from shared.incidents.state import (
     first_record,
     pending_record,
 )
+from shared.incidents.whole import read_whole
 from shared.incidents.writeback import write
 
 logger = logging.getLogger(__name__)
+Extra = Augmentation | None
 
 AUGMENT_MIN_READS = 200
 STOP_READS = 25
@@ -238,7 +240,8 @@ class _Run:
             return True
         first = action is Action.CREATE
         targets = self._targets(incident, record, first=first)
-        extra = await self._augmentation(incident) if first and targets else None
+        since = None if first or record is None else parse_arm_time(record.version)
+        extra = await self._augmentation(incident, since) if targets else None
         if first and targets:
             await state.save_forwarded(pending_record(incident, tuple(targets)))
         taken: list[str] = []
@@ -288,12 +291,11 @@ class _Run:
         body = webhook_body(incident, extra, first=first)
         return payload | {"webhookId": webhook_id(incident), "body": body}
 
-    async def _augmentation(self, incident: Incident) -> Augmentation | None:
+    async def _augmentation(self, incident: Incident, since: datetime | None) -> Extra:
         if not self.augment:
             return None
-        api = self.forwarder.api
         try:
-            return augmentation(await api.alerts(incident.name), await api.entities(incident.name))
+            return await read_whole(self.forwarder.api, incident.name, since)
         except UpstreamUnavailable as error:
             logger.warning("Incident %s sent without alerts/entities: %s", incident.name, error)
             return None
