@@ -82,7 +82,7 @@ param sources array = [
 @description('Tools that sign webhooks (Standard Webhooks) on /api/ingest/{source}: source name -> {stream: \'Custom-...\', secretNames: [newest first]}. Empty accepts none.')
 param ingestSources object = {}
 
-@description('Where Sentinel incidents are sent. Every destination writes status back to Sentinel, so any entry grants Microsoft Sentinel Responder; none grants Reader.')
+@description('Where Sentinel incidents are sent. Microsoft Sentinel Responder is granted only when something writes back (a tag, SIGNL4\'s callback, Kibana\'s case routes); otherwise Reader.')
 @allowed([
   'signl4'
 ])
@@ -116,6 +116,21 @@ param figEventTypes string = ''
 
 @description('Header carrying Wallarm\'s token; empty uses the app\'s default.')
 param wallarmTokenHeader string = ''
+
+@description('Kibana\'s base URL (https://kibana.example.com): makes the Kibana case links kept on incidents absolute; empty keeps them relative.')
+param kibanaBaseUrl string = ''
+
+@description('Label added to an incident SIGNL4 took; empty: none (with webhookTags false and no SIGNL4 callback or case write-back, the app only reads Sentinel).')
+param signl4Tag string = 'SIGNL4'
+
+@description('When the SIGNL4 responder becomes owner: acknowledge, close, or both (comma list); empty: never.')
+param signl4OwnerOn string = 'acknowledge,close'
+
+@description('Label incidents with the name of each webhook destination that took them.')
+param webhookTags bool = true
+
+@description('SIGNL4 writes acknowledgements and closes back through /api/signl4/{token}; false leaves the callback token out.')
+param signl4Callback bool = true
 
 @description('Incident statuses to send (comma list); empty uses the app\'s default.')
 param incidentStatuses string = ''
@@ -231,7 +246,7 @@ var sourceSecretNames = [for source in sources: secretNames[source]]
 var ingestSecretLists = [for source in items(ingestSources): source.value.secretNames]
 var ingestSecretNames = flatten(ingestSecretLists)
 var webhookSecretNames = [for destination in webhookDestinations: destination.secretName]
-var secretNamesToFill = concat(sourceSecretNames, ingestSecretNames, webhookSecretNames, usesSignl4 ? [secretNames.signl4Team, secretNames.signl4Callback] : [])
+var secretNamesToFill = concat(sourceSecretNames, ingestSecretNames, webhookSecretNames, usesSignl4 ? concat([secretNames.signl4Team], signl4Callback ? [secretNames.signl4Callback] : []) : [])
 
 // ---------------------------------------------------------------------------------------------
 // Modules
@@ -258,8 +273,9 @@ module workspace 'app/workspace.bicep' = {
     totalRetentionInDays: totalRetentionInDays
     tables: tables
     principalId: identity.properties.principalId
-    // Forwarding tags the incident (and SIGNL4 writes status back): Responder; else Reader.
-    writesBack: !empty(destinations) || !empty(webhookDestinations)
+    // Responder only when something writes to Sentinel: a tag (signl4Tag, webhookTags),
+    // SIGNL4's callback, or Kibana's case routes (the elastic source); else Reader.
+    writesBack: (usesSignl4 && (!empty(signl4Tag) || signl4Callback)) || (webhookTags && !empty(webhookDestinations)) || contains(sources, 'elastic')
     tags: tags
   }
 }
@@ -385,12 +401,17 @@ module functionApp 'app/function.bicep' = {
       SIGNL4_TEAM_SECRET_NAME: secretNames.signl4Team
       SIGNL4_CALLBACK_TOKEN_NAME: secretNames.signl4Callback
       SIGNL4_CLOSE_CLASSIFICATION: '' // empty: the app's default (Undetermined)
+      SIGNL4_TAG: signl4Tag
+      SIGNL4_OWNER_ON: signl4OwnerOn
+      INCIDENT_AUGMENT: '' // empty: the app's default (true)
+      WEBHOOK_TAGS: webhookTags ? 'true' : 'false'
       // Sources (inbound webhooks)
       FIG_SECRET_HASH_NAME: secretNames.fig
       FIG_EVENT_TYPES: figEventTypes
       WALLARM_TOKEN_HEADER: wallarmTokenHeader
       WALLARM_TOKEN_NAME: secretNames.wallarm
       ELASTIC_AUTH_NAME: secretNames.elastic
+      KIBANA_BASE_URL: kibanaBaseUrl
       INGEST_SOURCES: string(ingestSources)
     }
   }
@@ -415,7 +436,7 @@ output WEBHOOK_URLS object = {
   elasticAlerts: contains(sources, 'elastic') ? '${baseUrl}/elastic/alerts' : ''
   elasticCases: contains(sources, 'elastic') ? '${baseUrl}/elastic/cases' : ''
   ingest: empty(ingestSources) ? '' : '${baseUrl}/ingest/{source}'
-  signl4Callback: usesSignl4 ? '${baseUrl}/signl4/{token}' : ''
+  signl4Callback: usesSignl4 && signl4Callback ? '${baseUrl}/signl4/{token}' : ''
 }
 
 @description('The health endpoint; call it with a function key (?code=...).')

@@ -125,6 +125,16 @@ class SentinelEmulator:
         """Change an incident as an analyst in the portal would: new etag and lastModified."""
         return self.store.incidents.analyst_update(incident_id, changes)
 
+    def add_alert(
+        self,
+        incident_id: str,
+        alert: dict[str, Any] | None = None,
+        entities: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Group one more alert (like the spec example by default) and its entities into
+        an incident, as an analytics rule would: a new version."""
+        return self.store.incidents.add_alert(incident_id, alert, entities or [])
+
     def incidents(self) -> list[dict[str, Any]]:
         """Every incident as stored (copies)."""
         return self.store.incidents.all()

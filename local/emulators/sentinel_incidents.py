@@ -137,6 +137,24 @@ class IncidentStore:
             self._records[name.lower()] = record
             return copy.deepcopy(resource)
 
+    def add_alert(
+        self,
+        incident_id: str,
+        alert: Mapping[str, Any] | None,
+        entities: Sequence[Mapping[str, Any]],
+    ) -> dict[str, Any]:
+        """An analytics rule groups one more alert (and its entities) into the incident:
+        counts refreshed, a new etag and ``lastModifiedTimeUtc``."""
+        with self.lock:
+            record = self._record(incident_id)
+            props = record.resource["properties"]
+            record.alerts.append(dict(alert) if alert else default_alert(self.workspace, props))
+            record.entities.extend(dict(e) for e in entities)
+            self._refresh_counts(record)
+            props["lastModifiedTimeUtc"] = self.stamp()
+            record.resource["etag"] = new_etag()
+            return copy.deepcopy(record.resource)
+
     def analyst_update(self, incident_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
         """Merge ``changes`` (camelCase properties) as a portal edit.
 

@@ -123,6 +123,10 @@ class SentinelIncidents:
         """``POST .../alerts``: the incident's alerts."""
         return _json(await self._send("alerts", self._request("POST", f"/{name}/alerts")))
 
+    async def comments(self, name: str) -> dict[str, Any]:
+        """``GET .../comments``: the incident's comments (one page: at most 100 exist)."""
+        return _json(await self._send("comments", self._request("GET", f"/{name}/comments")))
+
     async def entities(self, name: str) -> dict[str, Any]:
         """``POST .../entities``: the incident's entities."""
         return _json(await self._send("entities", self._request("POST", f"/{name}/entities")))

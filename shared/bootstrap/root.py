@@ -213,6 +213,7 @@ class Root:
                 max_body_bytes=settings.max_body_bytes,
                 api=lambda: self.incidents().api,
                 records=lambda: self.incidents().cases,
+                kibana_base_url=settings.kibana_base_url,
             )
 
         return self._once("cases", build)

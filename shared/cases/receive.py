@@ -2,6 +2,10 @@
 
 Through the request pipeline (``shared.inbound.pipeline``):
 
+Kibana may use POST, PUT or PATCH for every write. ``/api/elastic/cases`` also serves
+Elastic's Logic App configuration as is (``shared.cases.logicapp``): a body with an
+``action`` and ``GET ?sentinel_incident_id=<id>``.
+
 1. method (405 with ``Allow``), then the incident id's shape (404): public facts;
 2. settings (503), size (413);
 3. credentials (401): the Elastic alerts' ones, Basic or a token, from the Key Vault
@@ -25,7 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shared.cases import service
+from shared.cases import guide, service
+from shared.cases.logicapp import is_guide_body
 from shared.cases.mapping import case_view, parse_comment, parse_create, parse_update
 from shared.cases.ownership import CaseRecords, check_owned, not_found
 from shared.errors import IncidentNotFound, SecretMissing, UnknownEventType
@@ -41,17 +46,22 @@ logger = logging.getLogger(__name__)
 SOURCE = "elastic-cases"
 
 
-class Endpoint(enum.Enum):
-    """The three URLs, each with the methods it takes."""
+WRITES = frozenset({"POST", "PUT", "PATCH"})  # every method Kibana's connector may use
 
-    CASES = frozenset({"POST"})  # create
-    CASE = frozenset({"GET", "PUT"})  # get, update
-    COMMENT = frozenset({"PUT"})  # comment
+
+class Endpoint(enum.Enum):
+    """The three URLs, each with the methods it takes (values: a name, the methods)."""
+
+    # create, and Elastic's Logic App configuration (GET ?sentinel_incident_id=, and
+    # create, update and comment dispatched by "action": shared.cases.logicapp)
+    CASES = ("cases", WRITES | {"GET"})
+    CASE = ("case", WRITES | {"GET"})  # get, update
+    COMMENT = ("comment", WRITES)  # comment
 
     @property
     def methods(self) -> frozenset[str]:
         """The methods this endpoint takes."""
-        methods: frozenset[str] = self.value
+        methods: frozenset[str] = self.value[1]
         return methods
 
 
@@ -65,6 +75,8 @@ class CaseDeps:
     max_body_bytes: int
     api: Callable[[], service.CaseIncidents]
     records: Callable[[], CaseRecords]
+    kibana_base_url: str = ""
+    """KIBANA_BASE_URL: makes the guide's ``elastic_url_base`` case links absolute."""
 
 
 @dataclass(frozen=True)
@@ -109,10 +121,22 @@ class CaseEndpoint:
         if method != "GET":
             check_json_media(request.headers)
         document = parse_json_object(request.body) if method != "GET" else {}
+        deps = self.deps()
         try:
-            return await _call(self.endpoint, method, self.incident, document, self.deps())
+            if self.endpoint is Endpoint.CASES and (method == "GET" or is_guide_body(document)):
+                return await _guide(method, document, request, deps)
+            return await _call(self.endpoint, method, self.incident, document, deps)
         except IncidentNotFound:
             raise not_found() from None
+
+
+async def _guide(
+    method: str, document: dict[str, Any], request: InboundRequest, deps: CaseDeps
+) -> Reply:
+    """Elastic's Logic App configuration, served as is (``shared.cases.guide``)."""
+    if method == "GET":
+        return Reply(200, await guide.get(deps.api(), deps.records(), request.params))
+    return Reply(200, await guide.call(deps.api(), deps.records(), document, deps.kibana_base_url))
 
 
 async def _call(

@@ -83,6 +83,12 @@ SETTINGS: tuple[Setting, ...] = (
         "(Authorization: ApiKey <token> or X-Auth-Token); while absent /api/elastic/alerts is 404",
     ),
     Setting(
+        "KIBANA_BASE_URL",
+        "",
+        "Kibana's base URL (e.g. https://kibana.example.com); makes the Kibana case links "
+        "kept on incidents (elastic_url_base + case id) absolute; empty keeps them relative",
+    ),
+    Setting(
         "INGEST_SOURCES",
         "{}",
         'JSON object: source name -> {"stream": "Custom-...", "secretNames": [newest first]} '
@@ -166,6 +172,28 @@ SETTINGS: tuple[Setting, ...] = (
         "Undetermined",
         "Classification set when SIGNL4 closes an incident (TruePositive, BenignPositive, "
         "FalsePositive, Undetermined)",
+    ),
+    Setting(
+        "SIGNL4_TAG",
+        "SIGNL4",
+        "Label added to an incident SIGNL4 took; set but empty: none (no write for SIGNL4)",
+    ),
+    Setting(
+        "SIGNL4_OWNER_ON",
+        "acknowledge,close",
+        "When the SIGNL4 responder becomes the incident's owner: acknowledge, close, both "
+        "(comma list); set but empty: never",
+    ),
+    Setting(
+        "INCIDENT_AUGMENT",
+        "true",
+        "Add the incident's alerts and entities to what destinations get (two ARM reads each)",
+    ),
+    Setting(
+        "WEBHOOK_TAGS",
+        "true",
+        "Label an incident with the name of each signed-webhook destination that took it; "
+        "false: no write for webhooks",
     ),
     Setting(
         "WEBHOOK_DESTINATIONS",

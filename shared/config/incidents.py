@@ -17,6 +17,8 @@ from shared.config.desturls import ALLOW_SETTING, destination_problem
 STATUSES = ("New", "Active", "Closed")
 SEVERITIES = ("High", "Medium", "Low", "Informational")
 CLASSIFICATIONS = ("Undetermined", "TruePositive", "BenignPositive", "FalsePositive")
+OWNER_MOMENTS = ("acknowledge", "close")
+MAX_TAG_CHARS = 256
 SIGNL4 = "SIGNL4"
 """The SIGNL4 destination's name: its target is ``signl4:SIGNL4`` and its label ``SIGNL4``."""
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -61,12 +63,26 @@ class IncidentSettings:
     signl4_team_secret_name: str = "signl4-team-secret"  # noqa: S105  # a Key Vault name
     signl4_callback_token_name: str = "signl4-callback-token"  # noqa: S105  # a name too
     signl4_close_classification: str = "Undetermined"
+    signl4_tag: str = SIGNL4
+    """SIGNL4_TAG: the label an incident SIGNL4 took gets; empty: none."""
+    signl4_owner_on: frozenset[str] = frozenset(OWNER_MOMENTS)
+    """SIGNL4_OWNER_ON: on which SIGNL4 events the responder becomes the owner."""
+    augment: bool = True
+    """INCIDENT_AUGMENT: read alerts and entities for what destinations get."""
+    webhook_tags: bool = True
+    """WEBHOOK_TAGS: label incidents with the webhook destinations that took them."""
     webhooks: tuple[WebhookDestination, ...] = ()
 
     @property
     def enabled(self) -> bool:
         """True when a workspace is configured."""
         return bool(self.subscription_id and self.resource_group and self.workspace_name)
+
+    def tag_of(self, destination: str) -> str | None:
+        """The label an incident gets when ``destination`` took it (None: no label)."""
+        if destination == SIGNL4:
+            return self.signl4_tag or None
+        return destination if self.webhook_tags else None
 
     def webhook(self, name: str) -> WebhookDestination | None:
         """The webhook destination called ``name``, if configured."""
@@ -99,6 +115,15 @@ def parse_incident_settings(values: dict[str, str]) -> tuple[IncidentSettings, l
     base_problem = destination_problem(base, allow_private=allow_private) if base else None
     if base_problem is not None:
         problems.append(f"SIGNL4_WEBHOOK_BASE {base_problem}")
+    tag = values.get("SIGNL4_TAG", SIGNL4).strip()
+    if len(tag) > MAX_TAG_CHARS:
+        problems.append(f"SIGNL4_TAG must be at most {MAX_TAG_CHARS} characters")
+    owner_on = _names(
+        values.get("SIGNL4_OWNER_ON", ",".join(OWNER_MOMENTS)),
+        OWNER_MOMENTS,
+        "SIGNL4_OWNER_ON",
+        problems,
+    )
     settings = IncidentSettings(
         subscription_id=workspace[0],
         resource_group=workspace[1],
@@ -113,6 +138,10 @@ def parse_incident_settings(values: dict[str, str]) -> tuple[IncidentSettings, l
         signl4_team_secret_name=values["SIGNL4_TEAM_SECRET_NAME"],
         signl4_callback_token_name=values["SIGNL4_CALLBACK_TOKEN_NAME"],
         signl4_close_classification=classification,
+        signl4_tag=tag,
+        signl4_owner_on=owner_on,
+        augment=_flag(values.get("INCIDENT_AUGMENT", "true"), "INCIDENT_AUGMENT", problems),
+        webhook_tags=_flag(values.get("WEBHOOK_TAGS", "true"), "WEBHOOK_TAGS", problems),
         webhooks=parse_webhook_destinations(
             values["WEBHOOK_DESTINATIONS"], problems, allow_private=allow_private
         ),
@@ -171,6 +200,13 @@ def _names(text: str, known: tuple[str, ...], name: str, problems: list[str]) ->
     if unknown:
         problems.append(f"{name} names unknown value(s) {', '.join(unknown)}; known: {known}")
     return given & set(known)
+
+
+def _flag(text: str, name: str, problems: list[str]) -> bool:
+    value = text.strip().lower()
+    if value not in ("true", "false"):
+        problems.append(f"{name} must be true or false")
+    return value != "false"
 
 
 def _hours(text: str, problems: list[str]) -> float:

@@ -58,6 +58,7 @@ class Settings:
     wallarm_token_header: str
     wallarm_token_name: str
     elastic_auth_name: str
+    kibana_base_url: str
     ingest: IngestSettings
     storage: StorageConnection
     retry_queue_name: str
@@ -98,6 +99,7 @@ class Settings:
             wallarm_token_header=_header_name(reader, "WALLARM_TOKEN_HEADER", feature="wallarm"),
             wallarm_token_name=reader.text("WALLARM_TOKEN_NAME", feature="wallarm"),
             elastic_auth_name=reader.text("ELASTIC_AUTH_NAME", feature="elastic"),
+            kibana_base_url=_web_url(reader, "KIBANA_BASE_URL", feature="elastic"),
             ingest=_ingest(reader, "INGEST_SOURCES"),
             storage=_storage(reader, environ),
             retry_queue_name=_storage_name(reader, "RETRY_QUEUE_NAME", max_length=MAX_QUEUE_NAME),
@@ -144,6 +146,12 @@ class _Reader:
         if spec.required:
             self.report(f"{name} is not set ({spec.meaning})", feature=feature)
         return spec.default or ""
+
+    def text_or_empty(self, name: str) -> str:
+        """The value as set, empty included; the default only when the setting is absent."""
+        if name in self._environ:
+            return self._environ[name].strip()
+        return SETTINGS_BY_NAME[name].default or ""
 
     def https_url(self, name: str, *, feature: str | None = None) -> str:
         value = self.text(name, feature=feature)
@@ -197,6 +205,15 @@ class _Reader:
 
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")
+
+
+def _web_url(reader: _Reader, name: str, *, feature: str) -> str:
+    """An optional http(s) URL (Kibana may be served over plain HTTP inside a network)."""
+    value = reader.text(name, feature=feature)
+    parsed = urlparse(value)
+    if value and (parsed.scheme not in ("http", "https") or not parsed.netloc):
+        reader.report(f"{name} must be an http:// or https:// URL", feature=feature)
+    return value
 
 
 def _header_name(reader: _Reader, name: str, *, feature: str) -> str:
@@ -272,8 +289,12 @@ def _incidents(reader: _Reader) -> incident_config.IncidentSettings:
             "SIGNL4_CLOSE_CLASSIFICATION",
             "WEBHOOK_DESTINATIONS",
             "ALLOW_PRIVATE_DESTINATIONS",
+            "INCIDENT_AUGMENT",
+            "WEBHOOK_TAGS",
         )
     }
+    for name in ("SIGNL4_TAG", "SIGNL4_OWNER_ON"):  # set but empty means none, not the default
+        values[name] = reader.text_or_empty(name)
     values["ARM_ENDPOINT"] = reader.https_url("ARM_ENDPOINT", feature="incidents")
     values["SIGNL4_WEBHOOK_BASE"] = reader.https_url("SIGNL4_WEBHOOK_BASE", feature="incidents")
     settings, problems = incident_config.parse_incident_settings(values)

@@ -119,7 +119,12 @@ async def _incidents(bridge: HealthDeps) -> list[Check]:
         forwarder = bridge.forwarder()
     except FeatureOff:
         return []  # named by its feature check above
-    return await incident_checks(bridge.credential, forwarder, datetime.now(UTC))
+    return await incident_checks(
+        bridge.credential,
+        forwarder,
+        datetime.now(UTC),
+        case_secret=bridge.settings.elastic_auth_name,
+    )
 
 
 def _optional_secrets(settings: Settings) -> list[tuple[str, str]]:

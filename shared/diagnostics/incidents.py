@@ -16,7 +16,7 @@ from azure.core.credentials import TokenCredential
 
 from shared.config.incidents import arm_audience
 from shared.diagnostics.checks import ROLE_PROPAGATION, Check
-from shared.errors import UpstreamUnavailable
+from shared.errors import SecretMissing, UpstreamUnavailable
 from shared.incidents.domain import permissions
 from shared.incidents.forward import Forwarder
 from shared.incidents.poller import destinations
@@ -31,15 +31,22 @@ _LIST_ACTIONS = {
 
 
 async def incident_checks(
-    credential: TokenCredential, forwarder: Forwarder, now: datetime
+    credential: TokenCredential, forwarder: Forwarder, now: datetime, *, case_secret: str = ""
 ) -> list[Check]:
-    """The incident checks (one entry when forwarding is off)."""
+    """The incident checks (one entry when forwarding is off).
+
+    ``case_secret`` is ELASTIC_AUTH_NAME: while it exists, Kibana's case routes write.
+    """
     settings = forwarder.settings
     if not settings.enabled:
         return [Check("incidents", ok=True, detail="off: no SENTINEL_* workspace configured")]
     checks = [await _token(credential, settings.arm_endpoint)]
     checks.append(await _list(forwarder))
-    checks.append(await _write(forwarder))
+    try:
+        writes = bool(await _writers(forwarder, case_secret))
+    except UpstreamUnavailable:
+        writes = True  # the vault cannot say: check for the stricter role
+    checks.append(await _write(forwarder) if writes else await _read_only(forwarder))
     checks += await _destinations(forwarder, now)
     return checks
 
@@ -83,6 +90,58 @@ async def _write(forwarder: Forwarder) -> Check:
             f"if nothing is written back); {ROLE_PROPAGATION}.",
         )
     return Check(name, ok=True, detail="the identity may write incidents and comments")
+
+
+async def _writers(forwarder: Forwarder, case_secret: str) -> list[str]:
+    """What writes to Sentinel: tags, SIGNL4's callback, Kibana's case routes.
+
+    Raises:
+        UpstreamUnavailable: Key Vault cannot say (and nothing is cached).
+    """
+    settings = forwarder.settings
+    found = [
+        f"the {tag} tag"
+        for tag in (settings.tag_of(d) for d in await destinations(forwarder))
+        if tag is not None
+    ]
+    for secret, writer in (
+        (settings.signl4_callback_token_name, "SIGNL4's callback"),
+        (case_secret, "Kibana's case routes"),
+    ):
+        if secret and await _exists(forwarder, secret):
+            found.append(writer)
+    return found
+
+
+async def _exists(forwarder: Forwarder, secret: str) -> bool:
+    try:
+        await forwarder.secrets.get(secret)
+    except SecretMissing:
+        return False
+    return True
+
+
+async def _read_only(forwarder: Forwarder) -> Check:
+    """Reader-only mode: nothing writes, so reading incidents is all that is needed."""
+    name = "sentinel:read"
+    try:
+        granted = await forwarder.api.permissions()
+    except UpstreamUnavailable as error:
+        return Check(name, ok=False, detail=error.message, action="Check ARM_ENDPOINT.")
+    if not permissions.allowed(granted, permissions.READ):
+        return Check(
+            name,
+            ok=False,
+            detail=f"the identity may not {permissions.READ}",
+            action=f"Give the app's identity {permissions.READER} on the workspace; "
+            f"{ROLE_PROPAGATION}.",
+        )
+    return Check(
+        name,
+        ok=True,
+        detail="reader-only: no tag, no SIGNL4 callback and no case write-back, so nothing "
+        f"is written to Sentinel and {permissions.READER} suffices",
+    )
 
 
 async def _destinations(forwarder: Forwarder, now: datetime) -> list[Check]:

@@ -27,7 +27,7 @@ from shared.inbound.request import InboundRequest
 from shared.ports import DeadLetters, RetryQueue, RowSink, SecretStore
 from shared.retrying.handoff import HandedOff, hand_off
 from shared.sources.base import Parsed, Source, SourceRoute
-from shared.telemetry.counting import Telemetry, record_rows
+from shared.telemetry.counting import Telemetry, record_rows, record_test
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +127,8 @@ async def _deliver(
 async def _forward(
     source: Source, parsed: Parsed, deps: IntakeDeps, request: InboundRequest
 ) -> Reply:
+    if parsed.test or parsed.test_rows:
+        record_test(deps.telemetry, source.name)
     if parsed.test:
         logger.info("%s test delivery answered; nothing forwarded", source.name)
         return Reply(200, {"forwarded": False, "test": True})
@@ -173,6 +175,7 @@ async def _forward(
             "deadLettered": handed_off.dead_lettered,
             "skipped": skipped,
             "eventIds": event_ids,
+            **({"test": True} if parsed.test_rows else {}),
         },
     )
 

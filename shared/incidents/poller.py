@@ -26,9 +26,9 @@ from typing import Any
 from shared.config.incidents import SIGNL4
 from shared.errors import IncidentFormatError, SecretMissing, UpstreamUnavailable
 from shared.incidents.domain import query
-from shared.incidents.domain.augment import Augmentation, augmentation
+from shared.incidents.domain.augment import Augmentation
 from shared.incidents.domain.merge import Change
-from shared.incidents.domain.model import Incident
+from shared.incidents.domain.model import Incident, parse_arm_time
 from shared.incidents.domain.payloads import signl4_body, webhook_body, webhook_id
 from shared.incidents.domain.state import (
     Action,
@@ -41,9 +41,11 @@ from shared.incidents.domain.state import (
 from shared.incidents.forward import Delivery, Forwarder, envelope_for
 from shared.incidents.ports import PollMarks
 from shared.incidents.sending import target_of
+from shared.incidents.whole import read_whole
 from shared.incidents.writeback import write
 
 logger = logging.getLogger(__name__)
+Extra = Augmentation | None
 
 AUGMENT_MIN_READS = 200
 STOP_READS = 25
@@ -104,6 +106,7 @@ async def poll(
     marks = await forwarder.state.marks()
     result.swept = query.sweep_due(now, marks.last_sweep) if sweep is None else sweep
     since = query.list_since(now, marks.watermark, settings.max_age, sweep=result.swept)
+    augment = augment and settings.augment  # INCIDENT_AUGMENT
     run = _Run(forwarder, now, await destinations(forwarder), augment)
     run.records = await forwarder.state.all_forwarded()
     server_time: datetime | None = None
@@ -237,7 +240,8 @@ class _Run:
             return True
         first = action is Action.CREATE
         targets = self._targets(incident, record, first=first)
-        extra = await self._augmentation(incident) if first and targets else None
+        since = None if first or record is None else parse_arm_time(record.version)
+        extra = await self._augmentation(incident, since) if targets else None
         if first and targets:
             await state.save_forwarded(pending_record(incident, tuple(targets)))
         taken: list[str] = []
@@ -253,8 +257,11 @@ class _Run:
                 taken.append(destination)
         updated = (record or first_record(incident)).handled(incident)
         updated = updated.with_destinations(tuple(targets))
-        if taken:
-            written = await self._tag(incident, tuple(taken))
+        labels = tuple(
+            tag for tag in (self.forwarder.settings.tag_of(d) for d in taken) if tag is not None
+        )
+        if labels:  # SIGNL4_TAG empty and WEBHOOK_TAGS false: nothing is written
+            written = await self._tag(incident, labels)
             if written is not None:
                 updated = updated.with_own_write(written)
         self.records[key] = updated
@@ -284,12 +291,11 @@ class _Run:
         body = webhook_body(incident, extra, first=first)
         return payload | {"webhookId": webhook_id(incident), "body": body}
 
-    async def _augmentation(self, incident: Incident) -> Augmentation | None:
+    async def _augmentation(self, incident: Incident, since: datetime | None) -> Extra:
         if not self.augment:
             return None
-        api = self.forwarder.api
         try:
-            return augmentation(await api.alerts(incident.name), await api.entities(incident.name))
+            return await read_whole(self.forwarder.api, incident.name, since)
         except UpstreamUnavailable as error:
             logger.warning("Incident %s sent without alerts/entities: %s", incident.name, error)
             return None

@@ -39,6 +39,10 @@ class IncidentApi(Protocol):
         """The incident's alerts."""
         ...
 
+    async def comments(self, name: str) -> dict[str, Any]:
+        """``GET .../comments``: ``{"value": [...]}``."""
+        ...
+
     async def entities(self, name: str) -> dict[str, Any]:
         """The incident's entities."""
         ...

@@ -7,8 +7,10 @@ size (413), token (401 for a wrong one; 404 while the Key Vault secret
 - an event that asks nothing (created, escalated, duty): 200, nothing written;
 - an incident the bridge never forwarded (or that is gone): 200 and a log line;
 - acknowledged: status Active (only from New: a late acknowledgement never reopens a
-  closed incident) and owner = the responder (email and UPN from SIGNL4's user);
+  closed incident);
 - closed: status Closed with ``SIGNL4_CLOSE_CLASSIFICATION`` and a classification comment;
+- on the events ``SIGNL4_OWNER_ON`` names (acknowledge and close by default), the
+  responder becomes the owner (email and UPN from SIGNL4's user);
 - every handled event also writes one comment whose id is derived from the event's id,
   so a redelivery rewrites the same comment; it is skipped (and logged) when the
   incident already holds Sentinel's maximum of 100 comments;
@@ -96,7 +98,10 @@ async def apply_event(forwarder: Forwarder, request: InboundRequest) -> Reply:
     except IncidentNotFound:
         logger.info("SIGNL4 event %s: incident %s is gone; ignored", event.event_id, record.name)
         return Reply(200, {"handled": False, "reason": "unknown incident"})
-    change = _change(event, incident, forwarder.settings.signl4_close_classification)
+    settings = forwarder.settings
+    change = _change(
+        event, incident, settings.signl4_close_classification, settings.signl4_owner_on
+    )
     written = await write(forwarder.api, record.name, change, current=incident)
     if written is not None:
         await forwarder.state.save_forwarded(record.with_own_write(written))
@@ -113,22 +118,34 @@ async def apply_event(forwarder: Forwarder, request: InboundRequest) -> Reply:
     return Reply(200, {"handled": True, "action": event.kind.value, "comment": commented})
 
 
-def _change(event: Signl4Event, incident: Incident, classification: str) -> Change:
+def _change(
+    event: Signl4Event, incident: Incident, classification: str, owner_on: frozenset[str]
+) -> Change:
+    """What the event writes; the responder becomes owner on the events SIGNL4_OWNER_ON names."""
     status = incident.text("status")
+    owner = _owner(event) if event.kind.value in owner_on else None
     if event.kind is Kind.ACKNOWLEDGE and status != "Closed":
-        owner = {"email": event.user_email, "userPrincipalName": event.user_email}
-        if event.user:
-            owner["assignedTo"] = event.user
         new_status = "Active" if status == "New" else None
-        return Change(status=new_status, owner=owner if event.user_email else None)
+        return Change(status=new_status, owner=owner)
     if event.kind is Kind.CLOSE and status != "Closed":
         who = event.user or event.user_email or "a responder"
         return Change(
             status="Closed",
             classification=classification,
             classification_comment=f"Closed in SIGNL4 by {who}",
+            owner=owner,
         )
     return Change()
+
+
+def _owner(event: Signl4Event) -> dict[str, str] | None:
+    """The responder as an incident owner (email and UPN), or None without an email."""
+    if not event.user_email:
+        return None
+    owner = {"email": event.user_email, "userPrincipalName": event.user_email}
+    if event.user:
+        owner["assignedTo"] = event.user
+    return owner
 
 
 async def _comment(forwarder: Forwarder, incident: Incident, event: Signl4Event) -> bool:

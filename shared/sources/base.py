@@ -36,6 +36,8 @@ class Parsed:
     """A request's events as rows for the source's table.
 
     ``test`` marks a sender's test delivery: answered 200, nothing sent.
+    ``test_rows`` marks rows that are a test delivery's, written marked as tests (Wallarm's
+    "Test integration" shows one row in Sentinel): sent, and counted as a test.
     ``duplicate`` marks a delivery already taken (e.g. a repeated ``webhook-id``): 200,
     nothing sent. ``on_accepted``, when set, is called once every row was accepted by
     Sentinel or durably handed off (and only then), e.g. to remember a delivered message
@@ -46,6 +48,7 @@ class Parsed:
 
     rows: Sequence[dict[str, Any]]
     test: bool = False
+    test_rows: bool = False
     event_types: Sequence[str] = field(default_factory=tuple)
     duplicate: bool = False
     on_accepted: Callable[[], None] | None = None

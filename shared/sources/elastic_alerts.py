@@ -11,6 +11,10 @@ whatever is declared, unless the type plainly cannot be JSON text (415). Accepte
 - alert objects joined by commas, which is what ``{{{context.alerts}}}`` renders for
   several Elastic Security alerts.
 
+A body with only a test marker and no alert field (the connector's Test tab in Elastic's
+guide sends ``{"alert":{"id":"Test"}}``; ``{"test": true}`` is one too) is a test delivery:
+200 ``"test": true``, no row, so no analytics rule can make it an incident.
+
 Alert fields are read nested (``{"kibana": {"alert": ...}}``), dotted
 (``"kibana.alert.uuid"``) or in a mix, with legacy ``signal.*`` as fallback.
 """
@@ -133,6 +137,36 @@ def _read_document(body: bytes) -> tuple[list[Any], Mapping[str, Any]]:
     return [document], {}
 
 
+def is_test_body(body: bytes) -> bool:
+    """Whether the body is a test delivery: a JSON object whose every value is a test marker.
+
+    A marker is a string containing ``test`` (any case) or ``true`` under a key containing
+    ``test``; an object with any other value, or with an alert field, is not a test.
+    """
+    try:
+        document = parse_json(body)
+    except MalformedPayload:
+        return False
+    if not isinstance(document, dict) or not document:
+        return False
+    if any(lookup(document, marker) is not None for marker in ALERT_MARKERS):
+        return False
+    return _only_markers(document)
+
+
+def _only_markers(node: dict[str, Any]) -> bool:
+    for key, value in node.items():
+        if isinstance(value, dict):
+            if not value or not _only_markers(value):
+                return False
+        elif isinstance(value, str):
+            if "test" not in value.lower():
+                return False
+        elif value is not True or "test" not in key.lower():
+            return False
+    return True
+
+
 def normalize(
     alert: Any, position: int, summary: Mapping[str, Any], received: datetime
 ) -> dict[str, Any]:
@@ -218,8 +252,10 @@ class ElasticAlertsSource:
         return None
 
     def parse(self, route: str, request: InboundRequest) -> Parsed:
-        """One row per alert in the body (none for a summary with no alerts: 200)."""
+        """One row per alert in the body (none for a summary with no alerts, or a test: 200)."""
         check_json_media(request.headers, also=LEGACY_FORM_TYPE)
+        if is_test_body(request.body):
+            return Parsed(rows=[], test=True)
         alerts, summary = read_body(request.body, limit=self._max_items)
         rows = [
             normalize(alert, position, summary, request.received)

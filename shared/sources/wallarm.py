@@ -11,7 +11,8 @@ retries, and nothing of a half-understood batch is ingested.
 Columns follow Wallarm's own Logs Ingestion integration (``TimeGenerated, Vendor,
 EventType, Severity, ClientName, Summary, Description, RequestId, RemoteAddr, Url,
 RawData``), plus the bridge's ``EventId``, ``EventTime``, ``ReceivedTime`` and
-``TruncatedColumns``. ``EventType`` is ``details.notification_type``.
+``TruncatedColumns``, and ``IsTest`` (true only on the one row of a "Test integration").
+``EventType`` is ``details.notification_type``.
 
 Severity rule (also in docs/sources/wallarm.md): a security issue or vulnerability takes
 its risk (critical and high High, medium Medium, low Low, info Informational); otherwise
@@ -193,6 +194,7 @@ def normalize(notification: Any, position: str, received: datetime) -> dict[str,
         EventType=kind,
         Severity=_severity(kind, fields["Risk"]),
         RawData=notification,
+        IsTest=is_test(notification),
         TruncatedColumns=[],
     )
     if values["Url"] is None and fields["Host"] is not None:
@@ -270,16 +272,18 @@ class WallarmSource:
         return None
 
     def parse(self, route: str, request: InboundRequest) -> Parsed:
-        """Every notification in the body, one row each; a batch of test messages is a test."""
+        """Every notification in the body, one row each.
+
+        A batch of only test messages ("Test integration") writes exactly one row, the
+        first, with ``IsTest`` true, the way Wallarm's own integration shows its test in
+        Sentinel; test messages mixed into a real batch are dropped.
+        """
         check_json_media(request.headers)
-        rows: list[dict[str, Any]] = []
-        tests: list[bool] = []
-        for where, item in split_body(request.body, limit=self._max_items):
-            tests.append(is_test(item))
-            rows.append(normalize(item, where, request.received))
-        real = [row for row, test in zip(rows, tests, strict=True) if not test]
-        return Parsed(
-            rows=real if real else rows,
-            test=bool(rows) and not real,
-            event_types=sorted({row["EventType"] for row in real}),
-        )
+        rows = [
+            normalize(item, where, request.received)
+            for where, item in split_body(request.body, limit=self._max_items)
+        ]
+        real = [row for row in rows if not row["IsTest"]]
+        if rows and not real:
+            return Parsed(rows=rows[:1], test_rows=True, event_types=[rows[0]["EventType"]])
+        return Parsed(rows=real, event_types=sorted({row["EventType"] for row in real}))

@@ -30,6 +30,11 @@ def record_reply(telemetry: Telemetry, source: str, status: int, error_code: str
     telemetry.poke()
 
 
+def record_test(telemetry: Telemetry, source: str) -> None:
+    """A sender's test delivery was answered (counted in BridgeHealth_CL's Tests)."""
+    telemetry.counters.count(source, metrics.TEST)
+
+
 def record_rows(
     telemetry: Telemetry,
     source: str,

@@ -39,6 +39,7 @@ KINDS: frozenset[str] = frozenset(get_args(Kind))
 RECEIVED = "received"
 ACCEPTED = "accepted"
 SKIPPED = "skipped"
+TEST = "test"
 QUEUED = "queued"
 DELIVERED_LATE = "delivered_late"
 DEAD_LETTERED = "dead_lettered"
@@ -46,7 +47,7 @@ DELIVERED = "delivered"
 FAILED = "failed"
 REJECTED_PREFIX = "rejected:"
 COUNTERS: frozenset[str] = frozenset(
-    {RECEIVED, ACCEPTED, SKIPPED, QUEUED, DELIVERED_LATE, DEAD_LETTERED, DELIVERED, FAILED}
+    {RECEIVED, ACCEPTED, SKIPPED, TEST, QUEUED, DELIVERED_LATE, DEAD_LETTERED, DELIVERED, FAILED}
 )
 
 WINDOW = timedelta(minutes=5)

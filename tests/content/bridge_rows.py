@@ -2,7 +2,8 @@
 
 Each helper sends a payload through the source's own ``parse`` (the code the function app
 runs) and keeps what the intake would send to Sentinel: nothing for a test delivery
-(``Parsed.test``), else the rows. Health rows come from ``shared.telemetry.rows``, the code
+(``Parsed.test``), else the rows (Wallarm's test row, marked ``IsTest``, included).
+Health rows come from ``shared.telemetry.rows``, the code
 the health flush runs. Times are relative to the clock in force, so the rules' ``ago()``
 windows see them on any date.
 """

@@ -56,7 +56,11 @@ def test_high_risk_vulnerability_fires() -> None:
 
 def test_high_risk_vulnerability_quiet_for_medium_and_test() -> None:
     """A Medium issue and Wallarm's vulnerability test message raise nothing."""
-    assert wallarm_rows(parsed("wallarm_vuln_test_message.json"), ago=MINUTE) == []
+    test = _issue("High")
+    test["summary"] = "[Test message] " + test["summary"]
+    test_rows = wallarm_rows([test], ago=MINUTE)
+    assert [row["IsTest"] for row in test_rows] == [True]
+    assert fire("WallarmHighRiskVulnerability", {"WallarmEvents_CL": test_rows}) == []
     rows = wallarm_rows([_issue("Medium")], ago=MINUTE)
     assert fire("WallarmHighRiskVulnerability", {"WallarmEvents_CL": rows}) == []
 

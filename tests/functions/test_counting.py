@@ -43,4 +43,5 @@ def test_each_answer_is_counted_by_outcome(
         metrics.QUEUED: 1,
         metrics.rejected("Unauthorized"): 1,
         metrics.rejected("MalformedPayload"): 1,
+        metrics.TEST: 1,
     }

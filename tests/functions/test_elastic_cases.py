@@ -289,10 +289,9 @@ def test_an_unknown_incident_is_404(
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("GET", "", "POST"),
-        ("DELETE", "", "POST"),
-        ("POST", "/{some}", "GET, PUT"),
-        ("GET", "/{some}/comment", "PUT"),
+        ("DELETE", "", "GET, PATCH, POST, PUT"),
+        ("DELETE", "/{some}", "GET, PATCH, POST, PUT"),
+        ("GET", "/{some}/comment", "PATCH, POST, PUT"),
     ],
 )
 def test_a_wrong_method_is_405_with_allow(

@@ -158,7 +158,9 @@ def test_sentinel_role_follows_write_back() -> None:
         "3e150937-b8fe-4cfb-8069-0eaf05ecd056"
     }
     workspace_params = parse(MAIN)["modules"]["workspace"]["config"]["params"]
-    assert json.dumps(workspace_params["writesBack"]).count("destinations") == 1
+    rule = json.dumps(workspace_params["writesBack"])
+    for writer in ("signl4Tag", "signl4Callback", "webhookTags", "webhookDestinations", "elastic"):
+        assert writer in rule, writer  # reader-only: no tag, no callback, no case write-back
 
 
 def test_assignments_are_named_by_guid_of_scope_principal_and_role() -> None:

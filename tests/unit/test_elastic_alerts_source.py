@@ -143,7 +143,8 @@ def test_a_summary_without_alerts_has_no_rows() -> None:
     [
         (b"", "empty"),
         (b"not json", "not valid JSON"),
-        (b'{"test": true}', "Alert 1 is not a Kibana alert"),
+        (b'{"test": false}', "Alert 1 is not a Kibana alert"),
+        (b'{"alert": {"id": "Test", "name": "x"}}', "Alert 1 is not a Kibana alert"),
         (b"[1]", "Alert 1"),
         (b'{"kibana.alert.uuid": "u", "kibana.alert.risk_score": "high"}', "risk_score"),
         (b'{"kibana.alert.uuid": "u", "kibana.alert.original_time": "yesterday"}', "original_time"),
@@ -169,3 +170,25 @@ def test_only_the_bare_route_exists() -> None:
     """/api/elastic/alerts has no sub-routes."""
     with pytest.raises(UnknownEventType):
         elastic_alerts.ROUTE.check_route("cases")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"alert":{"id":"Test"}}',  # the Test tab in Elastic's Sentinel guide
+        b'{"test": true}',
+        b'{"message": "This is a test"}',
+    ],
+)
+def test_a_body_with_only_a_test_marker_is_a_test(body: bytes) -> None:
+    """Kibana's connector test: answered as a test, no row."""
+    result = parse(body)
+    assert (result.test, list(result.rows)) == (True, [])
+
+
+def test_an_alert_named_test_is_still_an_alert() -> None:
+    """A real alert is never taken for a test, whatever it is called."""
+    body = b'{"kibana.alert.uuid": "u", "kibana.alert.rule.name": "Test"}'
+    result = parse(body)
+    assert not result.test
+    assert result.rows[0]["RuleName"] == "Test"

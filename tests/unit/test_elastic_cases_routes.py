@@ -56,9 +56,9 @@ def test_openapi_documents_exactly_each_routes_methods(route: str, endpoint: End
 @pytest.mark.parametrize(
     ("name", "method", "allow"),
     [
-        ("elastic_cases_create", "PUT", "POST"),
-        ("elastic_cases_incident", "DELETE", "GET, PUT"),
-        ("elastic_cases_comment", "POST", "PUT"),
+        ("elastic_cases_create", "DELETE", "GET, PATCH, POST, PUT"),
+        ("elastic_cases_incident", "DELETE", "GET, PATCH, POST, PUT"),
+        ("elastic_cases_comment", "GET", "PATCH, POST, PUT"),
     ],
 )
 def test_a_wrong_method_is_a_json_405_before_anything_is_read(

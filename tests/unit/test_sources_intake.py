@@ -90,10 +90,19 @@ def test_wallarm_takes_put_but_not_get(world: World) -> None:
     assert put.status == 202
 
 
-def test_wallarm_test_messages_are_200(world: World) -> None:
-    """Wallarm's test button: 200, nothing sent."""
+def test_wallarm_test_messages_write_one_marked_row(world: World) -> None:
+    """Wallarm's "Test integration": one row with IsTest true, counted as a test."""
     reply = world.wallarm(raw("wallarm_vuln_test_message.json"))
-    assert (reply.status, reply.body["test"]) == (200, True)
+    assert (reply.status, reply.body["test"], reply.body["accepted"]) == (202, True, 1)
+    assert [row["IsTest"] for row in world.sink.rows] == [True]
+    counters = world.fig_world.counters
+    assert counters.totals(counters.current_window())[("source", "wallarm", "test")] == 1
+
+
+def test_elastic_connector_test_is_200_without_a_row(world: World) -> None:
+    """Elastic's guide tests the Webhook connector with {"alert":{"id":"Test"}}."""
+    reply = world.elastic(b'{"alert":{"id":"Test"}}')
+    assert (reply.status, reply.body["test"], reply.body["forwarded"]) == (200, True, False)
     assert world.sink == []
 
 

@@ -124,11 +124,18 @@ def test_denylisted_ip_fills_remote_addr() -> None:
     assert (row["EventType"], row["RemoteAddr"]) == ("ip_blocked", "1.1.1.1")
 
 
-def test_test_messages_are_answered_not_forwarded() -> None:
-    """A batch of [Test message] notifications is a test delivery (200, nothing sent)."""
-    result = parse(raw("wallarm_vuln_test_message.json"))
-    assert result.test
+def test_test_integration_writes_one_row_marked_as_a_test() -> None:
+    """A batch of [Test message] notifications: exactly one row, IsTest true."""
+    test = parsed("wallarm_vuln_test_message.json")[0]
+    result = parse(as_array([test, test]))
+    assert (result.test, result.test_rows, len(result.rows)) == (False, True, 1)
+    assert result.rows[0]["IsTest"] is True
     assert result.rows[0]["Severity"] == "Medium"  # vuln threat Medium, still validated
+
+
+def test_real_rows_are_not_tests() -> None:
+    """IsTest is false on every real notification's row."""
+    assert parse(as_array([notification("ip_blocked")])).rows[0]["IsTest"] is False
 
 
 def test_a_test_message_among_real_ones_is_dropped() -> None:
@@ -136,6 +143,7 @@ def test_a_test_message_among_real_ones_is_dropped() -> None:
     items = [parsed("wallarm_vuln_test_message.json")[0], notification("ip_blocked")]
     result = parse(as_array(items))
     assert not result.test
+    assert not result.test_rows
     assert [row["EventType"] for row in result.rows] == ["ip_blocked"]
 
 

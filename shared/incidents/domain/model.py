@@ -19,6 +19,7 @@ _ISO = re.compile(
     r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?$", re.I
 )
 FINGERPRINT_FIELDS = ("title", "description", "severity", "status", "classification")
+COUNTED = ("alertsCount", "commentsCount")
 
 
 def parse_arm_time(text: object) -> datetime:
@@ -138,9 +139,15 @@ class Incident:
     def fingerprint(self) -> str:
         """A hash of what destinations are told (title, severity, status, owner...).
 
-        Labels and comments are left out: the bridge's own tags must not look like news.
+        Labels are left out: the bridge's own tags must not look like news. New alerts
+        and comments count (``additionalData``'s counts): the whole incident is what
+        destinations are told, and entities arrive with alerts.
         """
         content = {key: self.properties.get(key) for key in FINGERPRINT_FIELDS}
         content["owner"] = self.owner_name()
+        additional = self.properties.get("additionalData")
+        if isinstance(additional, dict):
+            for key in COUNTED:
+                content[key] = additional.get(key)
         text = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

@@ -23,6 +23,9 @@ MAX_MESSAGE_CHARS = 4000
 CREATED = "sentinel.incident.created"
 UPDATED = "sentinel.incident.updated"
 CLOSED = "sentinel.incident.closed"
+SCHEMA_VERSION = 2
+"""The destination event's schema version (docs/incidents.md, shared/openapi.json's
+``IncidentEvent``): 2 carries the whole incident on every event."""
 
 
 def event_type(incident: Incident, *, first: bool) -> str:
@@ -54,6 +57,9 @@ def incident_data(incident: Incident, extra: Augmentation | None) -> dict[str, A
         "link": incident.text("incidentUrl"),
         "createdTimeUtc": props.get("createdTimeUtc"),
         "lastModifiedTimeUtc": props.get("lastModifiedTimeUtc"),
+        "firstActivityTimeUtc": props.get("firstActivityTimeUtc"),
+        "lastActivityTimeUtc": props.get("lastActivityTimeUtc"),
+        "schemaVersion": SCHEMA_VERSION,
         "providerName": props.get("providerName"),
         "providerIncidentId": props.get("providerIncidentId"),
         "tactics": list((props.get("additionalData") or {}).get("tactics") or []),
@@ -105,6 +111,15 @@ def signl4_body(incident: Incident, extra: Augmentation | None) -> dict[str, Any
         names = [str(a["name"]) for a in extra.alerts if a.get("name")]
         if names:
             body["Alerts"] = "; ".join(names)
+        # Linked items, as SIGNL4's own Sentinel integration shows them: products and
+        # every entity's display name.
+        if extra.products:
+            body["Products"] = ", ".join(extra.products)
+            lines.append(f"Products: {', '.join(extra.products)}")
+        if extra.entities:
+            shown = [f"{e['kind']}: {e['name']}" for e in extra.entities]
+            more = f" (+{extra.entities_omitted} more)" if extra.entities_omitted else ""
+            body["Entities"] = "; ".join(shown) + more
     message = "\n".join(line for line in lines if line)
     body["Message"] = message[:MAX_MESSAGE_CHARS]
     return body
