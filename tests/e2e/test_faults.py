@@ -186,10 +186,17 @@ def test_throttling_while_draining_is_paced_and_loses_nothing(world: World) -> N
     end_outage = fault_for(world, 600, status=503)
     assert set(world.send(300, senders=32)) == {202}
     applied = world.stack.ingestion.faults.applied
+    log_offset = len(world.host.logs())
     world.stack.ingestion.faults.add(Fault(status=429, retry_after=1, times=3))
     end_outage()
     world.assert_nothing_lost()
     assert world.stack.ingestion.faults.applied >= applied + 3  # the 429s were met
+    requeued = [
+        line
+        for line in world.host.logs()[log_offset:].splitlines()
+        if "failed (Logs Ingestion answered 429)" in line
+    ]
+    assert requeued == [], "a 429 re-queued a message instead of pausing the stream"
 
 
 def test_5xx_bursts_lose_nothing(world: World) -> None:
