@@ -48,6 +48,7 @@ class Lazy(Generic[_T]):
         self._lock = threading.Lock()
         self._value: list[_T] = []  # empty until built
         self._warming = False
+        self._warm_lock = threading.Lock()  # not the build lock: warm() never waits
 
     @property
     def ready(self) -> bool:
@@ -68,7 +69,7 @@ class Lazy(Generic[_T]):
 
         While one warm-up runs, another is not started (and its ``then`` not called).
         """
-        with self._lock:
+        with self._warm_lock:
             if self._warming or self._value:
                 return
             self._warming = True
@@ -82,6 +83,7 @@ class Lazy(Generic[_T]):
                 logger.warning("Warming failed: %s", type(error).__name__)
             finally:
                 self._warming = False
+        self._warm_lock = threading.Lock()  # not the build lock: warm() never waits
 
         threading.Thread(target=run, name="warm", daemon=True).start()
 
