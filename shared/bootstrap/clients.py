@@ -83,6 +83,7 @@ class Lazy(Generic[_T]):
                 logger.warning("Warming failed: %s", type(error).__name__)
             finally:
                 self._warming = False
+
         self._warm_lock = threading.Lock()  # not the build lock: warm() never waits
 
         threading.Thread(target=run, name="warm", daemon=True).start()
