@@ -67,7 +67,7 @@ class Lazy(Generic[_T]):
     def warm(self, then: Callable[[], None] | None = None) -> None:
         """Build it in a daemon thread, then call ``then`` there (failures are logged).
 
-        While one warm-up runs, another is not started (and its ``then`` not called).
+        While one warm-up runs, or once built, nothing is started (and ``then`` not called).
         """
         with self._warm_lock:
             if self._warming or self._value:
@@ -83,8 +83,6 @@ class Lazy(Generic[_T]):
                 logger.warning("Warming failed: %s", type(error).__name__)
             finally:
                 self._warming = False
-
-        self._warm_lock = threading.Lock()  # not the build lock: warm() never waits
 
         threading.Thread(target=run, name="warm", daemon=True).start()
 
