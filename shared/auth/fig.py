@@ -6,8 +6,9 @@ bcrypt (``$2a$11$``) over ``base64(SHA-384(secret))``. The bridge keeps only tha
 
 bcrypt costs about 0.1 s by design, so a successful check is remembered for a while and
 a failed one briefly. The memory is keyed by a keyed BLAKE2b hash of the stored hash and
-the presented secret under a key made fresh in each process: it holds no secret, nothing in it can be
-brute-forced offline, and a rotated hash matches nothing remembered for the old one.
+the presented secret under a key made fresh in each process: it holds no secret, nothing
+in it can be brute-forced offline, and a rotated hash matches nothing remembered for the
+old one.
 bcrypt runs on a small bounded pool of its own; see ``shared.auth.bcrypt_guard``.
 """
 
