@@ -79,12 +79,12 @@ async def hand_off(
             envelope, delay = pack([handoff])
             await queue.enqueue(envelope, delay_seconds=delay)
         logger.info(
-            "%s: %d row(s) for %s queued for retry in %.0f s (envelope %s)",
+            "%s: %d row(s) for %s queued for retry in envelope %s (%d row(s) in all)",
             source,
             len(queued_rows),
             stream,
-            delay,
             envelope.id,
+            len(envelope.rows or ()),
         )
     dead = 0
     for refused in permanent:
