@@ -29,6 +29,8 @@ from shared.auth.fig import hash_fig_secret
 
 TOP = 15
 _SKIP = ("asyncio/", "selectors.py", "threading.py", "concurrent/futures")
+# Leaves of threads waiting, not working: the loop's select, an idle pool thread's get().
+_IDLE = ("select", "wait", "epoll", "_bootstrap", "_worker (concurrent/futures/thread.py:81)")
 
 
 def _py_spy() -> str:
@@ -53,7 +55,7 @@ def summarize(collapsed: str, *, top: int = TOP) -> list[str]:
             continue
         frames = stack.split(";")
         leaf = frames[-1]
-        if "select" in leaf or "wait" in leaf or "_bootstrap" in leaf or "epoll" in leaf:
+        if any(idle in leaf for idle in _IDLE):
             continue
         count = int(count_text)
         busy += count
