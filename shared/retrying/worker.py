@@ -14,11 +14,12 @@ azure-functions-and-emulation.md, section 2). In order:
    ``Refused.permanent``) or an unknown target kind: dead-lettered with a reason saying
    which. Rows the service accepted are never sent again; when some rows are refused
    for good and others for now, each part goes its own way.
-5. **Throttled**: a refusal with a ``Retry-After`` short enough to wait out pauses the
-   target for every message of this process (``shared.retrying.pace``): the refused
-   rows are tried again in this invocation once it ends, and other messages for the
-   target wait for it instead of failing too. A message that meets a pause too long to
-   wait is re-queued unchanged (no attempt spent), visible when the pause ends.
+5. **Throttled** (Sentinel streams): a refusal with a ``Retry-After`` short enough to
+   wait out pauses the target for every message of this process
+   (``shared.retrying.pace``): the refused rows are tried again in this invocation once
+   it ends, and other messages for the target wait for it instead of failing too. A
+   message that meets a pause too long to wait is re-queued unchanged (no attempt
+   spent), visible when the pause ends.
 6. **Transient failure**: only the rows the service refused for now are re-queued as
    ``envelope.next_attempt(...)``, visible after ``backoff_delay`` (at least any
    ``Retry-After``), unless the next attempt would fall past the budget (47 hours from
@@ -59,6 +60,9 @@ from shared.retrying.split import Part, split_failure
 from shared.rows.restamp import restamp_rows
 
 logger = logging.getLogger(__name__)
+
+PACED_KIND = "sentinel:"
+"""The targets a Retry-After pauses for the whole process (``shared.retrying.pace``)."""
 
 
 class SpillReader(Protocol):
@@ -250,9 +254,10 @@ def _throttled(pace: Pace | None, target: str, parts: list[Part], tries: int) ->
     """Pause ``target`` for a refusal's Retry-After; the rows to try again after it, if any.
 
     Only a failure whose every row may pass, with a pause short enough to wait out, and
-    tries left, is tried again here; the rest goes to :func:`_handle`.
+    tries left, is tried again here; the rest goes to :func:`_handle`. Only Sentinel
+    streams are paced: incident destinations keep their breaker's rules.
     """
-    if pace is None:
+    if pace is None or not target.startswith(PACED_KIND):
         return None
     pauses = [p.retry_after for p in parts if not p.permanent and p.retry_after is not None]
     if pauses:

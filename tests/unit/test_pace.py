@@ -6,11 +6,12 @@ import asyncio
 import random
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.delivery.envelope import Envelope
-from shared.errors import IngestionFailed, Refused
+from shared.errors import IngestionFailed, Refused, UpstreamUnavailable
 from shared.retrying.pace import Pace
 from shared.retrying.worker import Result, RetryDeps, deliver_message
 from tests.fakes import FakeDeadLetters, FakeQueue
@@ -165,3 +166,30 @@ def test_a_long_retry_after_requeues_at_once_and_pauses_the_next_message() -> No
     ((queued, delay),) = queue
     assert queued.attempt == 0  # no attempt spent
     assert delay == 100
+
+
+def test_incident_destinations_are_not_paced() -> None:
+    """A 429 from a webhook destination is re-queued as before; no pause is recorded."""
+    clock = Clock()
+    p = pace(clock)
+    calls: list[str] = []
+
+    async def throttled(deps: RetryDeps, name: str, sent: Envelope) -> None:
+        calls.append(name)
+        raise UpstreamUnavailable("throttled", upstream_status=429, retry_after=2)
+
+    queue = FakeQueue()
+    deps = RetryDeps(ThrottlingSink(0, 0), queue, FakeDeadLetters(), Spill(), pace=p)
+    deps = replace(deps, targets={"webhook": throttled})
+    message = Envelope(
+        id=str(uuid.uuid4()),
+        target="webhook:soc",
+        source="fig",
+        first_seen=NOW - timedelta(minutes=1),
+        payload={"incident": 1},
+    )
+    outcome = asyncio.run(deliver_message(message.encode(), deps, now=NOW, rng=random.Random(1)))
+    assert calls == ["soc"]
+    assert outcome.result is Result.REQUEUED
+    assert p.remaining("webhook:soc") == 0
+    assert clock.slept == []
