@@ -12,6 +12,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -98,6 +100,18 @@ def _cold_answer(app: str, env: dict[str, str], body: bytes, secret: str) -> str
     )
 
 
+@contextmanager
+def _busy_core() -> Iterator[None]:
+    """Another process spinning on one core for as long as the block runs."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)  # let it reach the CPU
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
 def bench_cold_start() -> list[str]:
     """Import cost of the app, and process start to the first answers."""
     app_ms = _import_ms("import function_app")
@@ -116,5 +130,10 @@ def bench_cold_start() -> list[str]:
             lines.append(f"  {name:<24} event  {answer}")
         answer = _cold_answer(APPS["sentinel-bridge"], env, test_event.read_bytes(), secret)
         lines.append(f"  {'sentinel-bridge':<24} Test   {answer}")
-        lines.append("  (Fig's Test button gives up after 2,000 ms)")
+        with _busy_core():
+            answer = _cold_answer(APPS["sentinel-bridge"], env, test_event.read_bytes(), secret)
+        lines.append(f"  {'  ...one core kept busy':<24} Test   {answer}")
+        lines.append(
+            "  (Fig's Test button gives up after 2,000 ms; target under a busy core: 1,000 ms)"
+        )
     return lines

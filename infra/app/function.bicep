@@ -118,6 +118,13 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: 100
         instanceMemoryMB: 2048
+        // One worker answers many webhooks at once (one event loop) and coalesces their
+        // rows into shared uploads; left unset, Python may get 1 (docs/scaling.md).
+        triggers: {
+          http: {
+            perInstanceConcurrency: 32
+          }
+        }
       }
       runtime: {
         name: 'python'

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
     from shared.config.settings import Settings
-    from shared.config.storage import StorageConnection
 
 
 @dataclass(frozen=True)
@@ -53,20 +52,3 @@ def build_retry_storage(settings: Settings, credential: TokenCredential | None) 
     )
     poison = build_poison_queue(connection, credential, retry=queue, dead_letters=dead_letters)
     return RetryStorage(queue, dead_letters, poison)
-
-
-def storage_credential(
-    connection: StorageConnection, app_client_id: str | None
-) -> TokenCredential | None:
-    """The managed identity for an identity connection; None for a connection string.
-
-    ``AzureWebJobsStorage__clientId`` wins over ``AZURE_CLIENT_ID``, as in the host.
-    """
-    if not connection.uses_identity:
-        return None
-    from azure.identity import ManagedIdentityCredential
-
-    client_id = connection.client_id or app_client_id
-    return (
-        ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential()
-    )

@@ -5,9 +5,10 @@ bcrypt (``$2a$11$``) over ``base64(SHA-384(secret))``. The bridge keeps only tha
 (in Key Vault) and never the secret.
 
 bcrypt costs about 0.1 s by design, so a successful check is remembered for a while and
-a failed one briefly. The memory is keyed by an HMAC of the stored hash and the presented
-secret under a key made fresh in each process: it holds no secret, nothing in it can be
-brute-forced offline, and a rotated hash matches nothing remembered for the old one.
+a failed one briefly. The memory is keyed by a keyed BLAKE2b hash of the stored hash and
+the presented secret under a key made fresh in each process: it holds no secret, nothing
+in it can be brute-forced offline, and a rotated hash matches nothing remembered for the
+old one.
 bcrypt runs on a small bounded pool of its own; see ``shared.auth.bcrypt_guard``.
 """
 
@@ -66,7 +67,7 @@ class FigSecretVerifier:
 
     Successes are remembered for ``ttl_seconds`` after their last use, failures for
     ``failure_ttl_seconds``
-    (so the same wrong secret costs bcrypt once), both by HMAC only (see bcrypt_guard).
+    (so the same wrong secret costs bcrypt once), both by keyed hash only (see bcrypt_guard).
     """
 
     def __init__(
@@ -97,7 +98,7 @@ class FigSecretVerifier:
         return self._known(self._verified, authorization, stored_hash)
 
     def check_key(self, authorization: str, stored_hash: str) -> bytes:
-        """An HMAC naming this secret-and-hash check, never the secret: concurrent
+        """A keyed hash naming this secret-and-hash check, never the secret: concurrent
         requests with the same key share one bcrypt run."""
         return self._verified.digest(presented_secret(authorization), stored_hash)
 

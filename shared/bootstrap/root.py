@@ -26,6 +26,8 @@ has to be re-indexed to recover. A problem with one feature's settings raises
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import random
 import threading
@@ -57,6 +59,12 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    """``callback`` on ``loop`` from any thread; nothing if the loop has closed."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(callback)
+
+
 class Root:
     """Builds and keeps every capability's dependencies for one settings mapping."""
 
@@ -77,7 +85,13 @@ class Root:
         return self._environ
 
     def _once(self, key: str, build: Callable[[], _T]) -> _T:
-        """Build ``key`` once; a build that raises is tried again on the next call."""
+        """Build ``key`` once; a build that raises is tried again on the next call.
+
+        Once built, a value is read without the lock: every request reads several.
+        """
+        if key in self._built:
+            done: _T = self._built[key]  # type: ignore[assignment]  # stored by this key
+            return done
         with self._lock:
             if key not in self._built:
                 self._built[key] = build()
@@ -117,8 +131,15 @@ class Root:
 
     def _poke(self) -> None:
         clients = self._built.get("clients")
-        if isinstance(clients, Clients):
-            clients.flusher.poke()
+        if not isinstance(clients, Clients):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not in a coroutine: the next poke or the timer writes it
+            return
+        # The first poke builds the storage side in a thread; the write is then due on
+        # this loop (the flusher schedules itself on the running loop).
+        clients.when_storage_ready(lambda flusher: _call_soon(loop, flusher.poke))
 
     # --- inbound webhooks ---------------------------------------------------------------
 
@@ -134,8 +155,8 @@ class Root:
             return IntakeDeps(
                 secrets=clients.secrets,
                 sink=clients.sink,
-                retry_queue=clients.storage.queue,
-                dead_letters=clients.storage.dead_letters,
+                retry_queue=clients.retry_queue,
+                dead_letters=clients.dead_letters,
                 telemetry=self.telemetry(),
                 rng=self.rng,
                 max_body_bytes=settings.max_body_bytes,

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import IngestionFailed, SecretMissing, UnknownEventType
@@ -25,6 +25,7 @@ from shared.inbound.gcpause import collector_paused
 from shared.inbound.pipeline import Reply
 from shared.inbound.request import InboundRequest
 from shared.ports import DeadLetters, RetryQueue, RowSink, SecretStore
+from shared.retrying.grouping import HandoffGroups
 from shared.retrying.handoff import HandedOff, hand_off
 from shared.sources.base import Parsed, Source, SourceRoute
 from shared.telemetry.counting import Telemetry, record_rows, record_test
@@ -38,7 +39,13 @@ ones (Wallarm and Kibana batches, up to 16 MiB) in a worker thread."""
 
 @dataclass(frozen=True)
 class IntakeDeps:
-    """What every source's intake uses: the vault, Sentinel, durable storage, counters."""
+    """What every source's intake uses: the vault, Sentinel, durable storage, counters.
+
+    ``handoff_groups`` packs the refused rows of concurrent webhooks (one coalesced
+    upload) into one retry envelope; the default groups those refused in the same turn
+    of the event loop. None queues one envelope per webhook (the old behaviour, kept
+    for the drain benchmark's baseline).
+    """
 
     secrets: SecretStore
     sink: RowSink
@@ -49,6 +56,7 @@ class IntakeDeps:
     max_body_bytes: int
     retry_base_seconds: float
     retry_max_seconds: float
+    handoff_groups: HandoffGroups | None = field(default_factory=HandoffGroups)
 
 
 @dataclass(frozen=True)
@@ -201,5 +209,6 @@ async def _send(
             rng=deps.rng,
             base_seconds=deps.retry_base_seconds,
             cap_seconds=deps.retry_max_seconds,
+            groups=deps.handoff_groups,
         )
     return HandedOff(queued=0, dead_lettered=0)

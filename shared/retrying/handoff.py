@@ -1,11 +1,12 @@
 """When Sentinel does not take rows at once: hand them to durable storage, never drop them.
 
 Rows refused for a reason that can pass (throttling, an outage, a role still
-propagating) go to the retry queue as one envelope; rows that can never be accepted as
-they are (a schema mismatch, an unknown stream, a row too large) go to the dead letters,
-where they stay visible until replayed. Only when storage refuses too does the sender
-get a 503 and retry; then rows that were accepted may arrive twice, with the same
-EventId, which KQL can de-duplicate.
+propagating) go to the retry queue as one envelope, shared with the other webhooks of
+the same coalesced upload when ``groups`` is given (``shared.retrying.grouping``); rows
+that can never be accepted as they are (a schema mismatch, an unknown stream, a row too
+large) go to the dead letters, where they stay visible until replayed. Only when storage
+refuses too does the sender get a 503 and retry; then rows that were accepted may arrive
+twice, with the same EventId, which KQL can de-duplicate.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import datetime
 from shared.delivery import Envelope, backoff_delay, short_error
 from shared.errors import IngestionFailed, Refused
 from shared.ports import DeadLetters, RetryQueue
+from shared.retrying.grouping import Handoff, HandoffGroups, pack
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ async def hand_off(
     rng: random.Random,
     base_seconds: float = 5.0,
     cap_seconds: float = 900.0,
+    groups: HandoffGroups | None = None,
 ) -> HandedOff:
     """Store every refused row durably: transient ones queued, permanent ones dead-lettered.
 
@@ -54,15 +57,6 @@ async def hand_off(
     queued_rows = [row for refused in transient for row in refused.rows]
     if queued_rows:
         worst = _worst(transient)
-        envelope = Envelope(
-            id=str(uuid.uuid4()),
-            target=target,
-            source=source,
-            first_seen=first_seen,
-            rows=queued_rows,
-            last_error=short_error(worst.reason),
-            last_status=worst.status,
-        )
         delay = backoff_delay(
             0,
             base_seconds=base_seconds,
@@ -70,14 +64,27 @@ async def hand_off(
             retry_after=worst.retry_after,
             rng=rng,
         )
-        await queue.enqueue(envelope, delay_seconds=delay)
+        handoff = Handoff(
+            source=source,
+            target=target,
+            rows=queued_rows,
+            first_seen=first_seen,
+            delay_seconds=delay,
+            last_error=short_error(worst.reason),
+            last_status=worst.status,
+        )
+        if groups is not None:
+            envelope = await groups.queue(queue, handoff)
+        else:
+            envelope, delay = pack([handoff])
+            await queue.enqueue(envelope, delay_seconds=delay)
         logger.info(
-            "%s: %d row(s) for %s queued for retry in %.0f s (envelope %s)",
+            "%s: %d row(s) for %s queued for retry in envelope %s (%d row(s) in all)",
             source,
             len(queued_rows),
             stream,
-            delay,
             envelope.id,
+            len(envelope.rows or ()),
         )
     dead = 0
     for refused in permanent:

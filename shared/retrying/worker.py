@@ -14,7 +14,13 @@ azure-functions-and-emulation.md, section 2). In order:
    ``Refused.permanent``) or an unknown target kind: dead-lettered with a reason saying
    which. Rows the service accepted are never sent again; when some rows are refused
    for good and others for now, each part goes its own way.
-5. **Transient failure**: only the rows the service refused for now are re-queued as
+5. **Throttled** (Sentinel streams): a refusal with a ``Retry-After`` short enough to
+   wait out pauses the target for every message of this process
+   (``shared.retrying.pace``): the refused rows are tried again in this invocation once
+   it ends, and other messages for the target wait for it instead of failing too. A
+   message that meets a pause too long to wait is re-queued unchanged (no attempt
+   spent), visible when the pause ends.
+6. **Transient failure**: only the rows the service refused for now are re-queued as
    ``envelope.next_attempt(...)``, visible after ``backoff_delay`` (at least any
    ``Retry-After``), unless the next attempt would fall past the budget (47 hours from
    ``first_seen`` by default): then it is dead-lettered as "budget exhausted".
@@ -49,10 +55,14 @@ from shared.errors import (
     UpstreamUnavailable,
 )
 from shared.ports import DeadLetters, RetryQueue, RowSink
+from shared.retrying.pace import Pace
 from shared.retrying.split import Part, split_failure
 from shared.rows.restamp import restamp_rows
 
 logger = logging.getLogger(__name__)
+
+PACED_KIND = "sentinel:"
+"""The targets a Retry-After pauses for the whole process (``shared.retrying.pace``)."""
 
 
 class SpillReader(Protocol):
@@ -106,6 +116,7 @@ class RetryDeps:
     base_seconds: float = 5.0
     cap_seconds: float = 900.0
     targets: Mapping[str, Deliver] = field(default_factory=default_targets)
+    pace: Pace | None = field(default_factory=Pace)
 
 
 class Result(enum.Enum):
@@ -208,13 +219,27 @@ async def _attempt(
         reason = f"this bridge cannot deliver to target kind '{kind}'"
         part = Part(sending, None, None, reason, permanent=True)
         return await _handle(deps, received, [part], now, rng)
-    try:
-        await deliver(deps, name, sending)
-    except Undeliverable as error:  # a payload where the target takes rows, a refusal
-        part = Part(sending, None, None, str(error), permanent=True)
-        return await _handle(deps, received, [part], now, rng)
-    except (UpstreamUnavailable, ConfigError, SecretMissing) as error:
-        return await _handle(deps, received, split_failure(sending, error), now, rng)
+    if deps.pace is not None:
+        paused = await deps.pace.wait_turn(envelope.target)
+        if paused > 0:
+            return await _requeue_paused(deps, received, envelope, paused)
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            await deliver(deps, name, sending)
+        except Undeliverable as error:  # a payload where the target takes rows, a refusal
+            part = Part(sending, None, None, str(error), permanent=True)
+            return await _handle(deps, received, [part], now, rng)
+        except (UpstreamUnavailable, ConfigError, SecretMissing) as error:
+            parts = split_failure(sending, error)
+            again = _throttled(deps.pace, envelope.target, parts, tries)
+            # Another refusal may have lengthened the pause past what is waited out here.
+            if again is None or deps.pace is None or await deps.pace.wait_turn(envelope.target):
+                return await _handle(deps, received, parts, now, rng)
+            sending = again
+            continue
+        break
     logger.info(
         "Delivered %s to %s on retry %d (%d late row(s))",
         envelope.id,
@@ -223,6 +248,32 @@ async def _attempt(
         late,
     )
     return received
+
+
+def _throttled(pace: Pace | None, target: str, parts: list[Part], tries: int) -> Envelope | None:
+    """Pause ``target`` for a refusal's Retry-After; the rows to try again after it, if any.
+
+    Only a failure whose every row may pass, with a pause short enough to wait out, and
+    tries left, is tried again here; the rest goes to :func:`_handle`. Only Sentinel
+    streams are paced: incident destinations keep their breaker's rules.
+    """
+    if pace is None or not target.startswith(PACED_KIND):
+        return None
+    pauses = [p.retry_after for p in parts if not p.permanent and p.retry_after is not None]
+    if pauses:
+        pace.hold(target, max(pauses))
+    if len(parts) != 1 or parts[0].permanent or not pauses or tries >= pace.max_tries:
+        return None
+    return parts[0].envelope if pace.can_wait(pauses[0]) else None
+
+
+async def _requeue_paused(
+    deps: RetryDeps, received: RetryOutcome, envelope: Envelope, delay: float
+) -> RetryOutcome:
+    """Back on the queue unchanged, visible when the target's pause ends: no attempt made."""
+    await deps.queue.enqueue(envelope, delay_seconds=delay)  # raises: the host redelivers
+    logger.info("%s waits %.0f s: %s is paused by Retry-After", envelope.id, delay, envelope.target)
+    return replace(received, result=Result.REQUEUED, delay_seconds=delay, reason="paced")
 
 
 async def _handle(

@@ -24,8 +24,10 @@ from local.azurite import Azurite
 from local.emulators.faults import Fault
 from local.emulators.stack import EmulatorStack
 from local.host.process import LocalHostProcess
+from shared.adapters.retry_storage import build_retry_storage
 from tests.azure_fixtures import new_fig_credentials, storage_env
 from tests.logscan import remember_log_file
+from tests.retry_support import retry_settings
 
 STREAM = "Custom-FigEvents"
 pytestmark = pytest.mark.e2e
@@ -52,6 +54,7 @@ class World:
         self.host = host
         self.clock = clock
         self.secret = ""
+        self.env: dict[str, str] = {}
         self.acknowledged: list[str] = []
         self._offset = 0
 
@@ -86,6 +89,11 @@ class World:
 
             await asyncio.gather(*(sender() for _ in range(senders)))
         return statuses, ids
+
+    def queue_depth(self) -> int:
+        """Messages on the retry queue (waiting, delayed or being handled)."""
+        storage = build_retry_storage(retry_settings(self.env), None)
+        return asyncio.run(storage.queue.depth())
 
     def landed(self) -> collections.Counter[str]:
         return collections.Counter(r.row["EventId"] for r in self.stack.ingestion.rows(STREAM))
@@ -131,6 +139,7 @@ def fault_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             credentials = new_fig_credentials()
             stack.keyvault.set_secret("fig-secret-hash", credentials.hash)
             world.secret = credentials.secret
+            world.env = env
             yield world
 
 
@@ -159,6 +168,35 @@ def test_a_429_storm_with_retry_after_loses_nothing(world: World) -> None:
     assert world.landed() == {}
     end_storm()
     world.assert_nothing_lost()
+
+
+def test_an_outage_queues_a_message_per_coalesced_upload_not_per_webhook(world: World) -> None:
+    """Refused together, queued together: far fewer messages than webhooks; all land once."""
+    end_outage = fault_for(world, 600, status=503)
+    statuses = world.send(400, senders=32)
+    assert set(statuses) == {202}
+    depth = world.queue_depth()
+    assert 0 < depth <= 400 // 4, f"{depth} queue messages for 400 webhooks"
+    end_outage()
+    world.assert_nothing_lost()
+
+
+def test_throttling_while_draining_is_paced_and_loses_nothing(world: World) -> None:
+    """429 + Retry-After as the outage ends: the worker waits it out; every event lands once."""
+    end_outage = fault_for(world, 600, status=503)
+    assert set(world.send(300, senders=32)) == {202}
+    applied = world.stack.ingestion.faults.applied
+    log_offset = len(world.host.logs())
+    world.stack.ingestion.faults.add(Fault(status=429, retry_after=1, times=3))
+    end_outage()
+    world.assert_nothing_lost()
+    assert world.stack.ingestion.faults.applied >= applied + 3  # the 429s were met
+    requeued = [
+        line
+        for line in world.host.logs()[log_offset:].splitlines()
+        if "failed (Logs Ingestion answered 429)" in line
+    ]
+    assert requeued == [], "a 429 re-queued a message instead of pausing the stream"
 
 
 def test_5xx_bursts_lose_nothing(world: World) -> None:

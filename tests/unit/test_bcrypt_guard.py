@@ -81,7 +81,7 @@ def test_digest_memory_forgets_after_its_ttl_and_is_bounded() -> None:
 
 
 def test_digests_do_not_contain_the_secret_and_differ_per_process() -> None:
-    """The stored value is an HMAC under a per-instance key: no secret, no reuse across."""
+    """The stored value is a keyed hash under a per-instance key: no secret, no reuse across."""
     one = DigestMemory(ttl_seconds=1, max_entries=1).digest(SECRET, HASH)
     two = DigestMemory(ttl_seconds=1, max_entries=1).digest(SECRET, HASH)
     assert SECRET.encode() not in one
