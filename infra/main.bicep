@@ -236,6 +236,7 @@ var tables = [
 // the table modes above, applied by app/stream.bicep (docs/migrate.md).
 var noLegacy = {
   columns: []
+  connectorOnlyColumns: []
   perTypeTables: []
 }
 var legacySchemas = {

@@ -43,6 +43,7 @@ class Legacy:
     table: str
     columns: tuple[LegacyColumn, ...]
     per_type_tables: tuple[str, ...]
+    connector_only: tuple[tuple[str, str], ...] = ()
 
 
 def load_legacy(table: str, legacy_dir: Path = LEGACY_DIR) -> Legacy:
@@ -51,7 +52,8 @@ def load_legacy(table: str, legacy_dir: Path = LEGACY_DIR) -> Legacy:
     columns = tuple(
         LegacyColumn(str(c["name"]), str(c["type"]), str(c["from"])) for c in document["columns"]
     )
-    return Legacy(str(document["name"]), columns, tuple(document.get("perTypeTables", ())))
+    kept = tuple((str(c["name"]), str(c["type"])) for c in document.get("connectorOnlyColumns", ()))
+    return Legacy(str(document["name"]), columns, tuple(document.get("perTypeTables", ())), kept)
 
 
 def typed_columns(table: str, tables_dir: Path = TABLES_DIR) -> list[tuple[str, str]]:
@@ -63,7 +65,11 @@ def typed_columns(table: str, tables_dir: Path = TABLES_DIR) -> list[tuple[str, 
 def classic_columns(legacy: Legacy) -> list[tuple[str, str]]:
     """What the Data Collector API made of the connector's records: TimeGenerated and the
     suffixed columns (the columns the migration step expects to find)."""
-    return [("TimeGenerated", "datetime"), *((c.name, c.type) for c in legacy.columns)]
+    return [
+        ("TimeGenerated", "datetime"),
+        *((c.name, c.type) for c in legacy.columns),
+        *legacy.connector_only,
+    ]
 
 
 def assignments(legacy: Legacy) -> str:
@@ -133,5 +139,5 @@ def deployed_columns(
     migrated."""
     typed = typed_columns(table, tables_dir)
     if mode == "migrate":
-        return [*typed, *((c.name, c.type) for c in legacy.columns)]
+        return [*typed, *((c.name, c.type) for c in legacy.columns), *legacy.connector_only]
     return typed

@@ -27,9 +27,10 @@ param mode string = 'new'
 @description('The classic table the Data Collector API filled; empty: the same name as table.')
 param classicTable string = ''
 
-@description('infra/tables/legacy/<table>.json: {columns: [{name, type, description, from}], perTypeTables}; columns empty when the source has no legacy table.')
+@description('infra/tables/legacy/<table>.json: {columns: [{name, type, description, from}], connectorOnlyColumns, perTypeTables}; empty lists when the source has no legacy table.')
 param legacy object = {
   columns: []
+  connectorOnlyColumns: []
   perTypeTables: []
 }
 
@@ -49,11 +50,13 @@ var streamColumns = [for column in table.columns: {
 // Legacy columns: each filled by its KQL expression over the typed stream ('from').
 var legacyAssignments = [for column in legacy.columns: '${column.name} = ${column.from}']
 var legacyNames = [for column in legacy.columns: column.name]
-var legacyTableColumns = [for column in legacy.columns: {
+var filledColumns = [for column in legacy.columns: {
   name: column.name
   type: column.type
   description: column.description
 }]
+// Columns the old connector wrote that the bridge has nothing for: kept, never filled.
+var legacyTableColumns = concat(filledColumns, legacy.connectorOnlyColumns)
 var legacyExtend = 'extend ${join(legacyAssignments, ', ')}'
 var legacyProject = 'project TimeGenerated, EventId, ${join(legacyNames, ', ')}'
 

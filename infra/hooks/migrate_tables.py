@@ -54,6 +54,22 @@ SOURCES = {
 }
 
 
+# Columns every Data Collector table has besides the records' own (Log Analytics adds them).
+STANDARD_COLUMNS = frozenset(
+    {
+        "TimeGenerated",
+        "TenantId",
+        "SourceSystem",
+        "Computer",
+        "MG",
+        "ManagementGroupName",
+        "RawData",
+        "Type",
+        "_ResourceId",
+    }
+)
+
+
 class MigrationRefused(RuntimeError):
     """The existing table is not the one expected: nothing was changed."""
 
@@ -89,7 +105,7 @@ def expected_columns(
     legacy = json.loads((tables_dir / "legacy" / f"{table}.json").read_text(encoding="utf-8"))
     typed = json.loads((tables_dir / f"{table}.json").read_text(encoding="utf-8"))
     return (
-        {c["name"]: c["type"] for c in legacy["columns"]},
+        {c["name"]: c["type"] for c in [*legacy["columns"], *legacy["connectorOnlyColumns"]]},
         {c["name"]: c["type"] for c in typed["columns"]},
     )
 
@@ -114,6 +130,12 @@ def differences(
         ]
         if others:
             problems.append(f"column {name} is missing but {', '.join(sorted(others))} exists")
+    unknown = sorted(set(existing) - set(legacy) - set(typed) - STANDARD_COLUMNS)
+    if unknown:
+        problems.append(
+            f"columns {', '.join(unknown)} are not in infra/tables/legacy/ (the deployment's "
+            "schema would drop them)"
+        )
     if not any(name in existing for name in legacy):
         problems.append(f"none of the connector's columns ({', '.join(legacy)}) is there")
     return problems

@@ -125,9 +125,12 @@ class LogAnalyticsWorkspace:
         with self._lock:
             return sorted(self._tables)
 
-    def seed_classic(self, name: str, records: Iterable[Mapping[str, Any]]) -> Table:
+    def seed_classic(
+        self, name: str, records: Iterable[Mapping[str, Any]], time_generated_field: str = ""
+    ) -> Table:
         """Post records the way the HTTP Data Collector API stored them (``Log-Type`` =
-        ``name`` without ``_CL``): suffixed columns, created on first sight."""
+        ``name`` without ``_CL``): suffixed columns, created on first sight; TimeGenerated
+        from the ``time-generated-field`` header's property (kept in its own column too)."""
         with self._lock:
             table = self._tables.setdefault(
                 name, Table(name, [("TimeGenerated", "datetime")], CLASSIC)
@@ -145,7 +148,8 @@ class LogAnalyticsWorkspace:
                         known[column[0]] = column[1]
                         table.columns.append(column)
                     row[column[0]] = value
-                row.setdefault("TimeGenerated", record.get("TimeGenerated"))
+                if time_generated_field:
+                    row["TimeGenerated"] = record.get(time_generated_field)
                 table.rows.append(row)
             return table
 
