@@ -81,10 +81,11 @@ class Arm:
     endpoint: str
     token: str
     context: ssl.SSLContext | None = None
+    api_version: str = API_VERSION
 
     def call(self, method: str, path: str, body: object = None) -> tuple[int, Any]:
         """Send one request; return (status, parsed JSON or None). 4xx/5xx are returned."""
-        url = f"{self.endpoint.rstrip('/')}{path}?api-version={API_VERSION}"
+        url = f"{self.endpoint.rstrip('/')}{path}?api-version={self.api_version}"
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method=method)  # noqa: S310
         request.add_header("Authorization", f"Bearer {self.token}")
@@ -133,8 +134,9 @@ def differences(
     unknown = sorted(set(existing) - set(legacy) - set(typed) - STANDARD_COLUMNS)
     if unknown:
         problems.append(
-            f"columns {', '.join(unknown)} are not in infra/tables/legacy/ (the deployment's "
-            "schema would drop them)"
+            f"columns {', '.join(unknown)} are not declared, and the deployment's schema would "
+            "drop them (to keep them, add them to connectorOnlyColumns in "
+            "infra/tables/legacy/<table>.json)"
         )
     if not any(name in existing for name in legacy):
         problems.append(f"none of the connector's columns ({', '.join(legacy)}) is there")

@@ -27,7 +27,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from local.emulators.kql_engine import Result, Schema, connect, run_typed, timestamp_of
@@ -126,11 +126,17 @@ class LogAnalyticsWorkspace:
             return sorted(self._tables)
 
     def seed_classic(
-        self, name: str, records: Iterable[Mapping[str, Any]], time_generated_field: str = ""
+        self,
+        name: str,
+        records: Iterable[Mapping[str, Any]],
+        time_generated_field: str = "",
+        received_at: datetime | None = None,
     ) -> Table:
         """Post records the way the HTTP Data Collector API stored them (``Log-Type`` =
         ``name`` without ``_CL``): suffixed columns, created on first sight; TimeGenerated
-        from the ``time-generated-field`` header's property (kept in its own column too)."""
+        from the ``time-generated-field`` header's property (kept in its own column too),
+        else the time received (``received_at``, now by default)."""
+        received = (received_at or datetime.now(UTC)).isoformat()
         with self._lock:
             table = self._tables.setdefault(
                 name, Table(name, [("TimeGenerated", "datetime")], CLASSIC)
@@ -148,8 +154,9 @@ class LogAnalyticsWorkspace:
                         known[column[0]] = column[1]
                         table.columns.append(column)
                     row[column[0]] = value
-                if time_generated_field:
-                    row["TimeGenerated"] = record.get(time_generated_field)
+                row["TimeGenerated"] = (
+                    record.get(time_generated_field) if time_generated_field else received
+                )
                 table.rows.append(row)
             return table
 

@@ -27,7 +27,7 @@ from local.emulators.sentinel_model import ArmError
 from local.emulators.workspace import LogAnalyticsWorkspace, Table
 
 TABLE_API_VERSIONS = ("2022-10-01", "2023-09-01", "2025-02-01")
-SEARCH_API_VERSIONS = ("2020-08-01", "2025-02-01")
+SEARCH_API_VERSIONS = ("2020-08-01", "2023-09-01", "2025-02-01")
 _PATH = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers/"
     r"microsoft\.operationalinsights/workspaces/(?P<ws>[^/]+)/"
