@@ -20,7 +20,7 @@ from typing import Any
 
 from azure.core.credentials import TokenCredential
 from azure.monitor.ingestion import LogsIngestionClient
-from azure.monitor.query import LogsQueryClient
+from azure.monitor.query import LogsQueryClient, LogsQueryResult
 
 from local import legacy
 from local.emulators import EmulatorStack
@@ -118,8 +118,8 @@ def deploy(
     searches = arm(stack, credential, "2020-08-01")
     base = table_path(stack, destination).rsplit("/tables/", 1)[0]
     for name, query in functions.items():
-        properties = {"category": "sentinel-bridge legacy", "displayName": name}
-        properties |= {"query": query, "functionAlias": name, "version": 2}
+        properties: dict[str, object] = {"category": "sentinel-bridge legacy", "version": 2}
+        properties |= {"displayName": name, "query": query, "functionAlias": name}
         path = f"{base}/savedSearches/sentinel-bridge-{name}"
         status, answer = searches.call("PUT", path, {"properties": properties})
         assert status == 200, answer
@@ -150,5 +150,6 @@ def query(stack: EmulatorStack, credential: TokenCredential, kql: str) -> list[d
         retry_total=0,
     ) as client:
         result = client.query_workspace(stack.workspace.customer_id, kql, timespan=DAY)
-    [table] = result.tables  # type: ignore[union-attr]
+    assert isinstance(result, LogsQueryResult)
+    [table] = result.tables
     return [dict(zip(table.columns, row, strict=True)) for row in table.rows]

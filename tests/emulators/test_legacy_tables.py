@@ -197,7 +197,7 @@ def test_undeclared_wallarm_columns_stop_a_migration(
     deployment's schema would drop them): the hook names them and how to keep them."""
     start_with_classic(stack, WALLARM, _wallarm_connector_records(whole=True))
     environment = {"WALLARM_TABLE_MODE": "migrate"}
-    with pytest.raises(hook.MigrationRefused, match="details_hit_method_s.*connectorOnlyColumns"):
+    with pytest.raises(hook.MigrationRefused, match=r"details_hit_method_s.*connectorOnlyColumns"):
         run_hook(stack, credential, tmp_path, environment)
 
 

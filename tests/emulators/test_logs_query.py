@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from azure.identity import ManagedIdentityCredential
 from azure.monitor.ingestion import LogsIngestionClient
-from azure.monitor.query import LogsQueryClient, LogsQueryStatus
+from azure.monitor.query import LogsQueryClient, LogsQueryResult, LogsQueryStatus
 
 from local.emulators import EmulatorStack
 from local.emulators.query import parse_duration, parse_timespan
@@ -34,7 +35,7 @@ def logs(
 
 def _upload(stack: EmulatorStack, credential: ManagedIdentityCredential, ca: str) -> None:
     now = datetime.now(UTC)
-    rows = [
+    rows: list[MutableMapping[str, Any]] = [
         {
             "TimeGenerated": (now - timedelta(minutes=minutes)).isoformat(),
             "EventId": f"e{minutes}",
@@ -62,7 +63,8 @@ def test_ingested_rows_are_answered_typed(
     query = "FigEvents_CL | project TimeGenerated, EventId, Success, Details | order by EventId asc"
     result = logs.query_workspace(stack.workspace.customer_id, query, timespan=timedelta(hours=1))
     assert result.status == LogsQueryStatus.SUCCESS
-    [table] = result.tables  # type: ignore[union-attr]
+    assert isinstance(result, LogsQueryResult)
+    [table] = result.tables
     assert table.columns == ["TimeGenerated", "EventId", "Success", "Details"]
     assert table.columns_types == ["datetime", "string", "bool", "dynamic"]
     assert [row["EventId"] for row in table.rows] == ["e1", "e2"]  # e90 is outside the hour
@@ -70,7 +72,8 @@ def test_ingested_rows_are_answered_typed(
     assert table.rows[0]["Success"] is False
     assert table.rows[1]["Details"] == '{"n":2}' or table.rows[1]["Details"] == '{"n": 2}'
     everything = logs.query_workspace(stack.workspace.customer_id, "FigEvents_CL", timespan=None)
-    assert len(everything.tables[0].rows) == 3  # type: ignore[union-attr]
+    assert isinstance(everything, LogsQueryResult)
+    assert len(everything.tables[0].rows) == 3
 
 
 def test_workspace_functions_are_callable(
@@ -85,7 +88,8 @@ def test_workspace_functions_are_callable(
     result = logs.query_workspace(
         stack.workspace.customer_id, "FailedFig | count", timespan=timedelta(days=1)
     )
-    assert result.tables[0].rows[0][0] == 1  # type: ignore[union-attr]  (e1 only)
+    assert isinstance(result, LogsQueryResult)
+    assert result.tables[0].rows[0][0] == 1  # e1 only
 
 
 def test_a_bad_query_is_a_400_with_the_reason(stack: EmulatorStack, logs: LogsQueryClient) -> None:
