@@ -71,9 +71,11 @@ var alongsideFunctions = mode == 'alongside' ? [
   }
 ] : []
 var perTypeTables = perTypeFunctions ? legacy.perTypeTables : []
-var typeFunctions = [for perType in perTypeTables: {
-  name: substring(perType, 0, length(perType) - length('_CL'))
-  body: 'union isfuzzy=true ${perType}, (${destination} | where EventType == "${substring(perType, 0, length(perType) - length('_CL'))}" | ${legacyExtend} | ${legacyProject})'
+// new_hits_CL -> new_hits: the event type, which names the function and filters the rows.
+var perTypeKinds = [for perType in perTypeTables: substring(perType, 0, length(perType) - length('_CL'))]
+var typeFunctions = [for (perType, i) in perTypeTables: {
+  name: perTypeKinds[i]
+  body: 'union isfuzzy=true ${perType}, (${destination} | where EventType == "${perTypeKinds[i]}" | ${legacyExtend} | ${legacyProject})'
 }]
 
 @description('{name, table, declaration, transformKql}: the stream, the table it flows into, its streamDeclarations member as JSON text ("Custom-X": {"columns": [...]}), and the flow\'s transformation.')
