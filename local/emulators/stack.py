@@ -46,6 +46,7 @@ class EmulatorStack(Service):
         ingestion_port: Port for Logs Ingestion; 0 picks a free one.
         sentinel_port: Port for the Sentinel ARM endpoint; 0 picks a free one.
         signl4_port: Port for the SIGNL4 stand-in; 0 picks a free one.
+        logs_port: Port for the Log Analytics query API; 0 picks a free one.
         enable_sentinel: Run the Sentinel ARM emulator.
         enable_signl4: Run the SIGNL4 stand-in.
         subscription_id: The Sentinel workspace's subscription; random by default.
@@ -68,6 +69,7 @@ class EmulatorStack(Service):
         ingestion_port: int = 0,
         sentinel_port: int = 0,
         signl4_port: int = 0,
+        logs_port: int = 0,
         enable_sentinel: bool = True,
         enable_signl4: bool = True,
         subscription_id: str | None = None,
@@ -128,7 +130,7 @@ class EmulatorStack(Service):
             "ingestion": ingestion_port,
             "sentinel": sentinel_port,
             "signl4": signl4_port,
-            "logs": 0,
+            "logs": logs_port,
         }
         self._certs: CertPaths | None = None
         self._servers = ServerLoop()
@@ -284,6 +286,8 @@ class EmulatorStack(Service):
             "arm_endpoint": self.arm_endpoint if "sentinel" in self.enabled else None,
             "signl4_webhook_base": (self.signl4_webhook_base if "signl4" in self.enabled else None),
             "signl4_team_secret": self.signl4.team_secret if "signl4" in self.enabled else None,
+            "logs_query_endpoint": self.logs_query_endpoint,
+            "workspace_id": self.workspace.customer_id,
             "env": self.app_environment(),
         }
 
