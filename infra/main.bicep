@@ -256,6 +256,23 @@ var tableModes = {
   }
 }
 
+// The bridge's rules read the typed table by its name; in alongside mode with the classic
+// table keeping that name, the name is the classic table's, so that source's content is left
+// out (scheduled rules are validated at deployment): docs/migrate.md.
+var classicKeepsTypedName = {
+  fig: figTableMode == 'alongside'
+  wallarm: wallarmTableMode == 'alongside' && wallarmClassicTable == 'WallarmEvents_CL'
+}
+var contentSourcesReadable = concat(classicKeepsTypedName.fig ? [] : [
+  'fig'
+], classicKeepsTypedName.wallarm ? [] : [
+  'wallarm'
+], [
+  'elastic'
+  'bridge'
+])
+var deployedContentSources = intersection(contentSources, contentSourcesReadable)
+
 // ---------------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------------
@@ -368,7 +385,7 @@ module content 'app/content.bicep' = {
   params: {
     workspaceName: workspace.outputs.workspaceName
     location: location
-    contentSources: contentSources
+    contentSources: deployedContentSources
     tags: tags
   }
 }
