@@ -99,3 +99,25 @@ def test_a_transformation_that_does_not_run_is_not_deployed(stack: EmulatorStack
     flow = stack.ingestion.flows.get("Custom-FigEvents")
     assert flow is not None
     assert flow.transform_kql == "source"
+
+
+def test_saved_searches_and_bad_bodies_over_arm(
+    stack: EmulatorStack, credential: ManagedIdentityCredential
+) -> None:
+    """A saved search needs a functionAlias and a query; a column needs a known type; a table
+    schema needs columns; routes answer only their methods."""
+    searches = arm(stack, credential, "2020-08-01")
+    base = table_path(stack, "X_CL").rsplit("/tables/", 1)[0]
+    status, body = searches.call("PUT", f"{base}/savedSearches/s1", {"properties": {"query": "x"}})
+    assert (status, body["error"]["code"]) == (400, "InvalidParameter")
+    ok = {"properties": {"functionAlias": "Fn", "query": "print 1"}}
+    assert searches.call("PUT", f"{base}/savedSearches/s1", ok)[0] == 200
+    status, body = searches.call("GET", f"{base}/savedSearches/s1")
+    assert (status, body["value"]) == (200, {"Fn": "print 1"})
+    assert searches.call("DELETE", f"{base}/savedSearches/s1")[0] == 404
+    tables = arm(stack, credential)
+    odd = {"properties": {"schema": {"columns": [{"name": "A", "type": "text"}]}}}
+    assert tables.call("PUT", table_path(stack, "X_CL"), odd)[0] == 400
+    assert tables.call("PUT", table_path(stack, "X_CL"), {"properties": {}})[0] == 400
+    assert tables.call("DELETE", table_path(stack, "X_CL"))[0] == 404
+    assert tables.call("GET", f"{table_path(stack, 'X_CL')}/migrate")[0] == 404
