@@ -167,6 +167,5 @@ def test_main_deploys_the_content_with_a_switch_per_source() -> None:
     assert params["contentSources"] == "deployedContentSources"
     text = MAIN.read_text(encoding="utf-8")
     assert (
-        "var deployedContentSources = intersection(contentSources, contentSourcesReadable)"
-        in text
+        "var deployedContentSources = intersection(contentSources, contentSourcesReadable)" in text
     )
