@@ -136,3 +136,42 @@ def test_azd_runs_the_migration_with_the_same_parameters() -> None:
     assert values["figTableMode"] == "${FIG_TABLE_MODE=new}"
     assert values["wallarmTableMode"] == "${WALLARM_TABLE_MODE=new}"
     assert values["wallarmClassicTable"] == "${WALLARM_CLASSIC_TABLE=WallarmEvents_CL}"
+
+
+def test_the_hook_compares_columns_by_name_type_and_suffix() -> None:
+    """The connector's table passes (standard columns aside); a retyped column, a legacy
+    column under another suffix, an undeclared column or none of the legacy columns do not."""
+    from tests.emulators.legacy_support import hook
+
+    legacy_columns, typed = hook.expected_columns("FigEvents_CL")
+    connector = dict(legacy_columns) | {"TimeGenerated": "datetime", "TenantId": "guid"}
+    assert hook.differences(connector, legacy_columns, typed) == []
+    assert hook.differences({**connector, "Severity": "long"}, legacy_columns, typed) == [
+        "column Severity is long, expected string"
+    ]
+    renamed = {k: v for k, v in connector.items() if k != "success_b"} | {"success_s": "string"}
+    assert "column success_b is missing but success_s exists" in hook.differences(
+        renamed, legacy_columns, typed
+    )
+    assert (
+        "extra_s" in hook.differences({**connector, "extra_s": "string"}, legacy_columns, typed)[0]
+    )
+    assert (
+        "none of the connector's columns"
+        in hook.differences({"TimeGenerated": "datetime"}, legacy_columns, typed)[0]
+    )
+
+
+def test_the_hook_needs_no_arm_without_an_existing_workspace() -> None:
+    """A new workspace has no classic table; new mode migrates nothing."""
+    from tests.emulators.legacy_support import hook
+
+    class NoArm:
+        def call(self, *args: object) -> tuple[int, object]:
+            raise AssertionError("no ARM call expected")
+
+    environment = {"AZURE_SUBSCRIPTION_ID": "s", "AZURE_RESOURCE_GROUP": "rg"}
+    assert hook.run({**environment, "FIG_TABLE_MODE": "migrate"}, NoArm()) == [
+        "a new workspace has no classic table to migrate"
+    ]
+    assert hook.run(environment, NoArm()) == []
