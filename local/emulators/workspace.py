@@ -8,8 +8,11 @@ Ingestion API" and the Data Collector API page, "Record type and properties"):
 
 - classic custom tables, as the Data Collector API creates them from the records posted:
   each property becomes a column named with a suffix for its detected type (string ``_s``,
-  ISO 8601 string ``_t``, GUID string ``_g``, boolean ``_b``, number ``_d``), nested objects
-  flattened with ``_``; ``TimeGenerated`` is added;
+  ISO 8601 string ``_t``, a string that looks like a GUID, dashes or not, ``_g``, boolean
+  ``_b``, number ``_d``); a null property makes no column; ``TimeGenerated`` is added (from
+  the ``time-generated-field`` property, else the receive time). Nested objects flattened
+  with ``_`` is inferred from the legacy columns Wallarm's tables have
+  (``details_hit_remote_addr4_s``), not from the API's page;
 - ``tableSubType`` ``Classic`` until the migrate action makes it ``DataCollectionRuleBased``;
   a migrated table keeps its columns and rows and may gain columns;
 - DCR output checked against the destination table's columns: a column the table lacks is
@@ -33,7 +36,8 @@ from typing import Any
 from local.emulators.kql_engine import Result, Schema, connect, run_typed, timestamp_of
 from local.emulators.sentinel_model import ArmError
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+# A GUID with or without dashes (the API types "values that appear to be GUIDs" as _g).
+_GUID = re.compile(r"^[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}$")
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 CLASSIC = "Classic"
 DCR_BASED = "DataCollectionRuleBased"
