@@ -13,7 +13,7 @@ import json
 import ssl
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -24,6 +24,7 @@ from azure.monitor.query import LogsQueryClient, LogsQueryResult
 
 from local import legacy
 from local.emulators import EmulatorStack
+from tests.payloads import parsed
 
 HOOK = Path(__file__).resolve().parents[2] / "infra" / "hooks" / "migrate_tables.py"
 ARM_SCOPE = "https://management.azure.com/.default"
@@ -153,3 +154,26 @@ def query(stack: EmulatorStack, credential: TokenCredential, kql: str) -> list[d
     assert isinstance(result, LogsQueryResult)
     [table] = result.tables
     return [dict(zip(table.columns, row, strict=True)) for row in table.rows]
+
+
+FAILED_LOGINS = 'FigEvents_CL | where eventType_s == "SecurityEvent" | where success_b == false'
+SETTING_CHANGES = 'FigEvents_CL | where eventType_s == "SettingValueChanged"'
+
+
+def ago_text(hours: float) -> str:
+    """An ISO 8601 UTC time ``hours`` ago, as the connector wrote ``timestamp``."""
+    return (datetime.now(UTC) - timedelta(hours=hours)).isoformat().replace("+00:00", "Z")
+
+
+def fig_connector_records() -> list[dict[str, Any]]:
+    """What Fig's connector posted: a failed login and a setting change, hours ago."""
+    login = {**parsed("fig_sentinel_connector_log_record.json"), "timestamp": ago_text(3)}
+    change = {
+        "timestamp": ago_text(2),
+        "eventType": "SettingValueChanged",
+        "username": "a*****n",
+        "source": "Fig",
+        "integration": "MicrosoftSentinel",
+        "severity": "Informational",
+    }
+    return [login, change]

@@ -9,7 +9,7 @@ LogsIngestionClient as the app does, and asks the real LogsQueryClient the old q
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,10 @@ from local.emulators import EmulatorStack
 from local.emulators.workspace import CLASSIC, DCR_BASED
 from tests.content.bridge_rows import fig_login, fig_rows, wallarm_hit, wallarm_rows
 from tests.emulators.legacy_support import (
+    FAILED_LOGINS,
+    SETTING_CHANGES,
     deploy,
+    fig_connector_records,
     hook,
     query,
     run_hook,
@@ -32,26 +35,6 @@ from tests.payloads import parsed
 
 FIG = "FigEvents_CL"
 WALLARM = "WallarmEvents_CL"
-FAILED_LOGINS = 'FigEvents_CL | where eventType_s == "SecurityEvent" | where success_b == false'
-SETTING_CHANGES = 'FigEvents_CL | where eventType_s == "SettingValueChanged"'
-
-
-def _ago(hours: float) -> str:
-    return (datetime.now(UTC) - timedelta(hours=hours)).isoformat().replace("+00:00", "Z")
-
-
-def fig_connector_records() -> list[dict[str, Any]]:
-    """What Fig's connector posted: a failed login and a setting change, hours ago."""
-    login = {**parsed("fig_sentinel_connector_log_record.json"), "timestamp": _ago(3)}
-    change = {
-        "timestamp": _ago(2),
-        "eventType": "SettingValueChanged",
-        "username": "a*****n",
-        "source": "Fig",
-        "integration": "MicrosoftSentinel",
-        "severity": "Informational",
-    }
-    return [login, change]
 
 
 def bridge_fig_rows() -> list[dict[str, Any]]:
