@@ -184,25 +184,34 @@ def test_undeclared_wallarm_columns_stop_a_migration(
         run_hook(stack, credential, tmp_path, environment)
 
 
-@pytest.mark.parametrize("mode", ["migrate", "alongside"])
+@pytest.mark.parametrize(
+    ("mode", "classic", "source", "destination"),
+    [
+        ("migrate", WALLARM, WALLARM, WALLARM),
+        ("alongside", WALLARM, "WallarmEvents", "WallarmEventsBridge_CL"),
+        ("migrate", "MyWallarm_CL", "MyWallarm_CL", "MyWallarm_CL"),
+        ("alongside", "MyWallarm_CL", "MyWallarm", WALLARM),
+    ],
+)
 def test_a_wallarm_named_table_keeps_answering(
-    stack: EmulatorStack, credential: ManagedIdentityCredential, tmp_path: Path, mode: str
+    stack: EmulatorStack,
+    credential: ManagedIdentityCredential,
+    tmp_path: Path,
+    mode: legacy.Mode,
+    classic: str,
+    source: str,
+    destination: str,
 ) -> None:
-    """A Wallarm team that named its table WallarmEvents has a classic WallarmEvents_CL:
-    migrated or kept beside the new table, its old columns answer for old and new hits."""
-    start_with_classic(stack, WALLARM, _wallarm_connector_records())
-    environment = {"WALLARM_TABLE_MODE": mode, "WALLARM_CLASSIC_TABLE": WALLARM}
-    run_hook(stack, credential, tmp_path, environment)
-    deploy(stack, credential, WALLARM, mode)  # type: ignore[arg-type]
-    send(
-        stack,
-        credential,
-        WALLARM,
-        wallarm_rows(
-            [wallarm_hit("203.0.113.5", "new", ago=timedelta(minutes=3))], ago=timedelta(minutes=3)
-        ),
-    )
-    source = WALLARM if mode == "migrate" else "WallarmEvents"
+    """A Wallarm team that named its table (WallarmEvents, MyWallarm) has a classic
+    <name>_CL: migrated, or kept beside the new table behind a function of its name, its
+    old columns answer for old and new hits."""
+    start_with_classic(stack, classic, _wallarm_connector_records())
+    environment = {"WALLARM_TABLE_MODE": mode, "WALLARM_CLASSIC_TABLE": classic}
+    expected = [f"{classic}: migrated (its columns and rows are kept)"] if mode == "migrate" else []
+    assert run_hook(stack, credential, tmp_path, environment) == expected
+    assert deploy(stack, credential, WALLARM, mode, classic=classic) == destination
+    new_hit = wallarm_hit("203.0.113.5", "new", ago=timedelta(minutes=3))
+    send(stack, credential, WALLARM, wallarm_rows([new_hit], ago=timedelta(minutes=3)))
     rows = query(stack, credential, f'{source} | where type_s == "new_hits"')
     assert sorted(row["details_hit_remote_addr4_s"] for row in rows) == [
         "198.51.100.7",
