@@ -23,6 +23,47 @@ from local.emulators.kql_engine import connect, run_typed
 from local.emulators.workspace import DroppedValue, LogAnalyticsWorkspace
 
 SOURCE = "source"
+# The tabular operators a transformation may use after ``source`` (and ``let`` statements).
+TRANSFORM_OPERATORS = frozenset(
+    {"where", "extend", "project", "project-away", "project-rename", "parse"}
+)
+
+
+def _split_top_level(text: str, separator: str) -> list[str]:
+    """Split on ``separator`` outside quotes, brackets and parentheses."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == separator and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return [part.strip() for part in parts]
+
+
+def unsupported_in_transform(transform_kql: str) -> list[str]:
+    """What a transformation uses that Azure Monitor transformations do not support."""
+    statements = [s for s in _split_top_level(transform_kql, ";") if s]
+    problems = [f"statement {s.split()[0]!r}" for s in statements[:-1] if s.split()[0] != "let"]
+    stages = _split_top_level(statements[-1] if statements else "", "|")
+    if stages[0] != SOURCE:
+        problems.append(f"the query starts from {stages[0]!r}, not source")
+    for stage in stages[1:]:
+        operator = stage.split(maxsplit=1)[0] if stage else ""
+        if operator not in TRANSFORM_OPERATORS:
+            problems.append(f"operator {operator!r}")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -64,6 +105,9 @@ class DataFlows:
         """
         if stream not in self._streams:
             raise ValueError(f"stream {stream} is not declared")
+        problems = unsupported_in_transform(transform_kql)
+        if problems:
+            raise ValueError(f"transformKql is not supported: {'; '.join(problems)}")
         self.transform(stream, [], transform_kql)
         with self._lock:
             self._flows[stream] = Flow(transform_kql, table)

@@ -121,3 +121,28 @@ def test_saved_searches_and_bad_bodies_over_arm(
     assert tables.call("PUT", table_path(stack, "X_CL"), {"properties": {}})[0] == 400
     assert tables.call("DELETE", table_path(stack, "X_CL"))[0] == 404
     assert tables.call("GET", f"{table_path(stack, 'X_CL')}/migrate")[0] == 404
+
+
+@pytest.mark.parametrize(
+    ("transform", "problem"),
+    [
+        ("source | summarize count() by EventType", "operator 'summarize'"),
+        ("source | join (source) on EventId", "operator 'join'"),
+        ("FigEvents_CL | extend A = 1", "not source"),
+        ("source | take 1", "operator 'take'"),
+    ],
+)
+def test_only_what_transformations_support_is_deployed(
+    stack: EmulatorStack, transform: str, problem: str
+) -> None:
+    """Operators over several rows, or another table, are refused as Azure Monitor does."""
+    with pytest.raises(ValueError, match=problem):
+        stack.ingestion.flows.set("Custom-FigEvents", transform, "FigEvents_CL")
+
+
+def test_supported_transformations_keep_pipes_inside_strings() -> None:
+    """A | inside a string or parentheses is not a new operator; let statements are fine."""
+    from local.emulators.dcr_flows import unsupported_in_transform
+
+    assert unsupported_in_transform('let x = "a|b";\nsource | extend y = strcat(x, "|")') == []
+    assert unsupported_in_transform("source | where A == 'x|take' | project-away B") == []
