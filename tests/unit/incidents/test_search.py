@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -126,7 +127,7 @@ def test_rows_are_bounded_by_count_and_bytes() -> None:
 def test_the_lookup_window_reaches_back_from_the_earliest_alert() -> None:
     """Two days before the first alert's start, up to now."""
     start = NOW - timedelta(hours=5)
-    alerts = [{"startTime": start.isoformat()}, {"startTime": None}]
+    alerts: list[dict[str, Any]] = [{"startTime": start.isoformat()}, {"startTime": None}]
     assert lookup_window(alerts, NOW) == (start - timedelta(days=2), NOW)
     assert lookup_window([], NOW)[0] == NOW - timedelta(days=3)
 
