@@ -13,6 +13,7 @@ import pytest
 from shared.config.search import SearchSettings, parse_search_settings, query_audience
 from shared.errors import UpstreamUnavailable
 from shared.incidents.domain.augment import Augmentation
+from shared.incidents.domain.payloads import search_summary
 from shared.incidents.domain.search import (
     QueryTable,
     alert_queries,
@@ -229,3 +230,21 @@ def test_sovereign_endpoints_are_their_own_audience() -> None:
     """api.loganalytics.us is its own audience; an emulator uses the public one."""
     assert query_audience("https://api.loganalytics.us/") == "https://api.loganalytics.us"
     assert query_audience("https://127.0.0.1:8443") == "https://api.loganalytics.io"
+
+
+def test_signl4_gets_the_rows_as_one_line() -> None:
+    """Rows as key=value text, a cut marked, an unavailable alert with its reason."""
+    alerts = (
+        {
+            "name": "Brute force",
+            "searchResults": bounded(
+                QueryTable(("UserName",), (("alice",), ("bob",))), rows=1, max_bytes=1000
+            ),
+        },
+        {"name": "Defender alert", "searchResults": {"rows": [], "unavailable": NO_QUERY}},
+        {"name": "No search"},
+    )
+    line = search_summary(alerts)
+    assert line.startswith("Brute force: 1 rows (more not shown): UserName=alice | ")
+    assert f"Defender alert: no rows ({NO_QUERY})" in line
+    assert "No search" not in line
