@@ -170,6 +170,28 @@ param contentSources array = [
   'bridge'
 ]
 
+@description('Fig, coming from the HTTP Data Collector API (docs/migrate.md): new keeps a fresh FigEvents_CL; migrate migrates the classic FigEvents_CL in place (azd hook) and fills its legacy columns too; alongside leaves it and adds FigEventsBridge_CL and the function FigEvents.')
+@allowed([
+  'new'
+  'migrate'
+  'alongside'
+])
+param figTableMode string = 'new'
+
+@description('Wallarm, coming from the HTTP Data Collector API: new, migrate or alongside, for the classic table named by wallarmClassicTable (docs/migrate.md).')
+@allowed([
+  'new'
+  'migrate'
+  'alongside'
+])
+param wallarmTableMode string = 'new'
+
+@description('The classic table Wallarm\'s retired integration wrote when a single table name was set ("WallarmEvents" -> WallarmEvents_CL).')
+param wallarmClassicTable string = 'WallarmEvents_CL'
+
+@description('Save one workspace function per legacy Wallarm per-type table (new_hits, create_user, ...), each unioning that table\'s history with the new rows of its type.')
+param wallarmPerTypeFunctions bool = false
+
 @description('Tags for every resource.')
 param tags object = {}
 
@@ -192,7 +214,11 @@ var workspaceProblems = workspaceGroupWithoutName ? [
 var prefixProblems = prefixHyphenated ? [
   'namePrefix must not start or end with a hyphen'
 ] : []
-var parameterProblems = concat(retentionProblems, workspaceProblems, prefixProblems)
+var classicTableNamed = endsWith(wallarmClassicTable, '_CL') && (length(wallarmClassicTable) > 3)
+var classicTableProblems = classicTableNamed ? [] : [
+  'wallarmClassicTable must be a custom table name ending in _CL'
+]
+var parameterProblems = concat(retentionProblems, workspaceProblems, prefixProblems, classicTableProblems)
 var parametersChecked = empty(parameterProblems) ? true : bool(int('Invalid parameters: ${join(parameterProblems, '; ')}'))
 
 // ---------------------------------------------------------------------------------------------
@@ -208,6 +234,47 @@ var tables = [
   loadJsonContent('tables/FigEvents_CL.json')
   loadJsonContent('tables/WallarmEvents_CL.json')
 ]
+
+// Legacy columns (infra/tables/legacy/) and how each source treats an existing classic table:
+// the table modes above, applied by app/stream.bicep (docs/migrate.md).
+var noLegacy = {
+  columns: []
+  connectorOnlyColumns: []
+  perTypeTables: []
+}
+var legacySchemas = {
+  FigEvents_CL: loadJsonContent('tables/legacy/FigEvents_CL.json')
+  WallarmEvents_CL: loadJsonContent('tables/legacy/WallarmEvents_CL.json')
+}
+var tableModes = {
+  FigEvents_CL: {
+    mode: figTableMode
+    classicTable: 'FigEvents_CL'
+    perTypeFunctions: false
+  }
+  WallarmEvents_CL: {
+    mode: wallarmTableMode
+    classicTable: wallarmClassicTable
+    perTypeFunctions: wallarmPerTypeFunctions
+  }
+}
+
+// The bridge's rules read the typed table by its name; in alongside mode with the classic
+// table keeping that name, the name is the classic table's, so that source's content is left
+// out (scheduled rules are validated at deployment): docs/migrate.md.
+var classicKeepsTypedName = {
+  fig: figTableMode == 'alongside'
+  wallarm: wallarmTableMode == 'alongside' && wallarmClassicTable == 'WallarmEvents_CL'
+}
+var contentSourcesReadable = concat(classicKeepsTypedName.fig ? [] : [
+  'fig'
+], classicKeepsTypedName.wallarm ? [] : [
+  'wallarm'
+], [
+  'elastic'
+  'bridge'
+])
+var deployedContentSources = intersection(contentSources, contentSourcesReadable)
 
 // ---------------------------------------------------------------------------------------------
 // Names
@@ -274,7 +341,8 @@ module workspace 'app/workspace.bicep' = {
     location: location
     retentionInDays: retentionInDays
     totalRetentionInDays: totalRetentionInDays
-    tables: tables
+    tables: [for i in range(0, length(tables)): streams[i].outputs.table]
+    functionLists: [for i in range(0, length(tables)): streams[i].outputs.functions]
     principalId: identity.properties.principalId
     // Responder only when something writes to Sentinel: a tag (signl4Tag, webhookTags),
     // SIGNL4's callback, or Kibana's case routes (the elastic source); else Reader.
@@ -283,11 +351,16 @@ module workspace 'app/workspace.bicep' = {
   }
 }
 
-// Each table's DCR stream: its name and its declaration ({name, type} for each column).
+// Each table's DCR stream (its name, declaration and transformation), the table to deploy
+// and its legacy functions, by the source's table mode.
 module streams 'app/stream.bicep' = [for table in tables: {
   name: take('stream-${table.name}-${suffix}', 64)
   params: {
     table: table
+    mode: contains(tableModes, table.name) ? tableModes[table.name].mode : 'new'
+    classicTable: contains(tableModes, table.name) ? tableModes[table.name].classicTable : ''
+    legacy: contains(legacySchemas, table.name) ? legacySchemas[table.name] : noLegacy
+    perTypeFunctions: contains(tableModes, table.name) ? tableModes[table.name].perTypeFunctions : false
   }
 }]
 
@@ -315,7 +388,7 @@ module content 'app/content.bicep' = {
   params: {
     workspaceName: workspace.outputs.workspaceName
     location: location
-    contentSources: contentSources
+    contentSources: deployedContentSources
     tags: tags
   }
 }

@@ -55,9 +55,10 @@ class Ports:
     blob: int = 10000
     queue: int = 10001
     table: int = 10002
+    logs: int = 7086
 
 
-FREE_PORTS = Ports(0, 0, 0, 0, 0, 0, 0, 0, 0)
+FREE_PORTS = Ports(0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 class LocalBridge:
@@ -88,6 +89,7 @@ class LocalBridge:
             ingestion_port=ports.ingestion,
             sentinel_port=ports.sentinel,
             signl4_port=ports.signl4,
+            logs_port=ports.logs,
         )
         self.host: LocalHostProcess | None = None
         self.supervisor: HostSupervisor | None = None
@@ -162,6 +164,9 @@ class LocalBridge:
                 f"{base}/health",
                 f"  Rows that landed:      curl -k {ingestion}/_emulator/rows",
                 f"  Dropped values:        curl -k {ingestion}/_emulator/errors",
+                f"  Log Analytics query:   LogsQueryClient(endpoint="
+                f"'{self.emulators.logs_query_endpoint}'), workspace "
+                f"{self.emulators.workspace.customer_id}",
                 f"  Host log:              {self.host.log_path}",
                 "",
                 "Send a failed login the way Fig does:",

@@ -10,7 +10,7 @@ param location string
 @description('Resource ID of the Log Analytics workspace the tables live in.')
 param workspaceId string
 
-@description('One entry per table, from stream.bicep: {name: stream, table: <Table>_CL, declaration: JSON member of streamDeclarations}.')
+@description('One entry per table, from stream.bicep: {name: stream, table: <Table>_CL, declaration: JSON member of streamDeclarations, transformKql}.')
 param streams array
 
 @description('Principal (object) ID of the app\'s user-assigned identity.')
@@ -75,8 +75,9 @@ resource dcrs 'Microsoft.Insights/dataCollectionRules@2023-03-11' = [for r in ra
         }
       ]
     }
-    // One flow per table. transformKql 'source' keeps every row as sent: the event's own
-    // TimeGenerated is kept (never overwritten with now()).
+    // One flow per table. Its transformKql ('source', or in a table's migrate mode 'source |
+    // extend <legacy columns>': stream.bicep) keeps every row and every column as sent: the
+    // event's own TimeGenerated is kept (never overwritten with now()).
     dataFlows: [for stream in take(skip(streams, r * streamsPerRule), streamsPerRule): {
       streams: [
         stream.name
@@ -84,7 +85,7 @@ resource dcrs 'Microsoft.Insights/dataCollectionRules@2023-03-11' = [for r in ra
       destinations: [
         workspaceDestination
       ]
-      transformKql: 'source'
+      transformKql: stream.transformKql
       outputStream: 'Custom-${stream.table}'
     }]
   }

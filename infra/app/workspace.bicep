@@ -17,6 +17,9 @@ param totalRetentionInDays int
 @description('Table schemas as read by loadJsonContent from infra/tables/*.json: {name, description, columns}.')
 param tables array
 
+@description('Workspace functions for legacy queries, one list per table from stream.bicep: [[{name, body}]].')
+param functionLists array = []
+
 @description('Principal (object) ID of the app\'s user-assigned identity.')
 param principalId string
 
@@ -77,6 +80,25 @@ resource customTables 'Microsoft.OperationalInsights/workspaces/tables@2023-09-0
   }
   dependsOn: [
     newWorkspace
+  ]
+}]
+
+var functions = flatten(functionLists)
+
+// Functions that keep queries written for the Data Collector API's tables working: the alongside
+// union (FigEvents) and Wallarm's per-type functions (new_hits, ...): docs/migrate.md.
+resource legacyFunctions 'Microsoft.OperationalInsights/workspaces/savedSearches@2020-08-01' = [for fn in functions: {
+  parent: workspace
+  name: 'sentinel-bridge-${fn.name}'
+  properties: {
+    category: 'sentinel-bridge legacy'
+    displayName: fn.name
+    query: fn.body
+    functionAlias: fn.name
+    version: 2
+  }
+  dependsOn: [
+    customTables
   ]
 }]
 

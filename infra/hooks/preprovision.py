@@ -85,4 +85,7 @@ def main(environ: Mapping[str, str], runner: Runner = run) -> str:
 
 if __name__ == "__main__":
     main(os.environ)
-    sys.exit(0)
+    # Then the classic tables the migrate mode takes over (migrate_tables.py, beside this).
+    import migrate_tables  # a sibling script: importable only when run
+
+    sys.exit(migrate_tables.main(os.environ))

@@ -23,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from local.emulators.dcr_flows import DataFlows
 from local.emulators.faults import FaultPlan, azure_error_envelope, fault_middleware
 from local.emulators.ingestion_admin import ingestion_admin_routes
 from local.emulators.ingestion_body import (
@@ -33,8 +34,9 @@ from local.emulators.ingestion_body import (
     too_long_message,
 )
 from local.emulators.ingestion_store import IngestionError, IngestionStore, StoredRow
-from local.emulators.streams import apply_row_rules, load_streams
+from local.emulators.streams import apply_row_rules, load_streams, table_names
 from local.emulators.tokens import check_bearer
+from local.emulators.workspace import LogAnalyticsWorkspace
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,9 @@ class IngestionEmulator:
         audience: The token audience required (trailing slash optional).
         clock: Aware "now", for TimeGenerated rules, token expiry and receive times.
         fault_clock: Clock for fault windows.
+        workspace: The workspace the DCR writes to; each stream flows untransformed
+            (``source``) into its table, created from its schema, until ``flows`` says
+            otherwise. A private one by default.
     """
 
     def __init__(
@@ -70,8 +75,10 @@ class IngestionEmulator:
         audience: str = MONITOR_AUDIENCE,
         clock: Callable[[], datetime] = utc_now,
         fault_clock: Callable[[], float] = time.monotonic,
+        workspace: LogAnalyticsWorkspace | None = None,
     ) -> None:
         self.dcr_id = dcr_id
+        self._tables_dir = tables_dir
         self.audience = audience
         self.streams = load_streams(tables_dir)
         # Several DCRs: immutable id -> the streams it declares (a DCR holds at most 10).
@@ -79,6 +86,19 @@ class IngestionEmulator:
         self.faults = FaultPlan(fault_clock)
         self.store = IngestionStore()
         self._clock = clock
+        self.flows = DataFlows(self.streams, workspace or LogAnalyticsWorkspace())
+        self.deploy_default_tables()
+
+    @property
+    def workspace(self) -> LogAnalyticsWorkspace:
+        """The workspace the DCR writes to."""
+        return self.flows.workspace
+
+    def deploy_default_tables(self) -> None:
+        """What a fresh deployment makes: each schema a table, each stream flowing into it."""
+        for stream, table in table_names(self._tables_dir).items():
+            self.workspace.put_table(table, list(self.streams[stream].items()))
+            self.flows.set(stream, "source", table)
 
     @property
     def role_missing(self) -> bool:
@@ -113,6 +133,9 @@ class IngestionEmulator:
         """Forget rows, errors, counters and faults; grant the role again."""
         self.faults.clear()
         self.store.reset()
+        self.flows.clear()
+        self.workspace.reset()
+        self.deploy_default_tables()
 
     def build_app(self) -> web.Application:
         """A fresh aiohttp app over this emulator's state (one per server start)."""
@@ -209,6 +232,19 @@ class IngestionEmulator:
                 for i in issues
             )
         self.store.accept(stream, new_rows, new_errors)
+        dropped = self.flows.deliver(stream, [row.row for row in new_rows])
+        self.store.extend_errors(
+            IngestionError(
+                received_at,
+                stream,
+                request_id,
+                "UnknownColumn",
+                f"{d.table} has no column {d.column}; the transformation's value is dropped.",
+                d.column,
+                d.row_index,
+            )
+            for d in dropped
+        )
         logger.info(
             "ingestion: accepted %d rows for %s (%d values dropped or changed)",
             len(new_rows),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -126,6 +126,11 @@ class IngestionStore:
         """Record a silent failure (a request answered 204 that stored nothing)."""
         with self._lock:
             self._errors.append(error)
+
+    def extend_errors(self, errors: Iterable[IngestionError]) -> None:
+        """Record values the destination table dropped (after the transformation)."""
+        with self._lock:
+            self._errors.extend(errors)
 
     def accept(
         self, stream: str, rows: Sequence[StoredRow], errors: Sequence[IngestionError]

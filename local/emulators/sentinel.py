@@ -24,6 +24,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from local.emulators import sentinel_arm as arm
+from local.emulators import workspace_arm
 from local.emulators.faults import FaultPlan, fault_middleware
 from local.emulators.sentinel_admin import sentinel_admin_routes
 from local.emulators.sentinel_data import (
@@ -38,6 +39,7 @@ from local.emulators.sentinel_filter import FilterError, parse_filter, parse_ord
 from local.emulators.sentinel_model import ArmError
 from local.emulators.sentinel_paging import Pager, PagingMode
 from local.emulators.sentinel_store import RateKind, SentinelStore
+from local.emulators.workspace import LogAnalyticsWorkspace
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,8 @@ class SentinelEmulator:
         fault_clock: Clock for fault windows.
         role: What the caller may do: ``responder`` (default), ``reader`` or ``none``.
         paging: ``snapshot`` (default) or ``offset``; see :mod:`sentinel_paging`.
+        workspace_tables: The workspace's tables and functions (:mod:`workspace_arm` serves them);
+            a private one by default.
     """
 
     def __init__(
@@ -67,7 +71,9 @@ class SentinelEmulator:
         fault_clock: Callable[[], float] | None = None,
         role: Role = "responder",
         paging: PagingMode = "snapshot",
+        workspace_tables: LogAnalyticsWorkspace | None = None,
     ) -> None:
+        self.workspace_tables = workspace_tables or LogAnalyticsWorkspace()
         self.ref = WorkspaceRef(subscription_id, resource_group, workspace)
         self.store = SentinelStore(self.ref, clock, role=role, paging=paging)
         self.faults = FaultPlan() if fault_clock is None else FaultPlan(fault_clock)
@@ -211,6 +217,9 @@ class SentinelEmulator:
             return arm.error_response(error)
 
     async def _handle(self, request: web.Request) -> web.Response:
+        if workspace_arm.handles(request.path):
+            now = self._clock().timestamp()
+            return await workspace_arm.serve(request, self.workspace_tables, self.ref, now)
         operation, args, names = arm.route(request.method, request.path)
         self.store.record_call(operation, request.method, request.query)
         claims = arm.authenticate(request, self._clock().timestamp())

@@ -23,15 +23,17 @@ from aiohttp import web
 from local.emulators.identity import IdentityEmulator
 from local.emulators.ingestion import DEFAULT_TABLES_DIR, IngestionEmulator, utc_now
 from local.emulators.keyvault import KeyVaultEmulator
+from local.emulators.query import LogsQueryEmulator
 from local.emulators.sentinel import SentinelEmulator
 from local.emulators.servers import HOST, Server, ServerLoop
 from local.emulators.signl4 import WEBHOOK_PREFIX, Signl4Emulator
+from local.emulators.workspace import LogAnalyticsWorkspace
 from local.lifecycle import Service
 from local.tls import CertPaths, make_certs, server_ssl_context
 
 logger = logging.getLogger(__name__)
 
-EmulatorName = Literal["identity", "keyvault", "ingestion", "sentinel", "signl4"]
+EmulatorName = Literal["identity", "keyvault", "ingestion", "sentinel", "signl4", "logs"]
 
 
 class EmulatorStack(Service):
@@ -44,6 +46,7 @@ class EmulatorStack(Service):
         ingestion_port: Port for Logs Ingestion; 0 picks a free one.
         sentinel_port: Port for the Sentinel ARM endpoint; 0 picks a free one.
         signl4_port: Port for the SIGNL4 stand-in; 0 picks a free one.
+        logs_port: Port for the Log Analytics query API; 0 picks a free one.
         enable_sentinel: Run the Sentinel ARM emulator.
         enable_signl4: Run the SIGNL4 stand-in.
         subscription_id: The Sentinel workspace's subscription; random by default.
@@ -66,6 +69,7 @@ class EmulatorStack(Service):
         ingestion_port: int = 0,
         sentinel_port: int = 0,
         signl4_port: int = 0,
+        logs_port: int = 0,
         enable_sentinel: bool = True,
         enable_signl4: bool = True,
         subscription_id: str | None = None,
@@ -97,18 +101,27 @@ class EmulatorStack(Service):
         self.keyvault = KeyVaultEmulator(
             tenant_id=self.tenant_id, clock=epoch_clock, fault_clock=fault_clock
         )
+        # One Log Analytics workspace: the DCR writes its tables, ARM manages them (tables,
+        # migrate, saved searches) and the query endpoint (logs) reads them.
+        self.workspace = LogAnalyticsWorkspace()
         self.ingestion = IngestionEmulator(
-            dcr_id=self.dcr_id, tables_dir=tables_dir, clock=clock, fault_clock=fault_clock
+            dcr_id=self.dcr_id,
+            tables_dir=tables_dir,
+            clock=clock,
+            fault_clock=fault_clock,
+            workspace=self.workspace,
         )
+        self.logs = LogsQueryEmulator(self.workspace, clock=clock)
         self.sentinel = SentinelEmulator(
             subscription_id=subscription_id or str(uuid.uuid4()),
             resource_group=resource_group,
             workspace=workspace_name,
             clock=clock,
             fault_clock=fault_clock,
+            workspace_tables=self.workspace,
         )
         self.signl4 = Signl4Emulator(clock=clock, fault_clock=fault_clock)
-        self.enabled: set[EmulatorName] = {"identity", "keyvault", "ingestion"}
+        self.enabled: set[EmulatorName] = {"identity", "keyvault", "ingestion", "logs"}
         self.enabled |= {"sentinel"} if enable_sentinel else set()
         self.enabled |= {"signl4"} if enable_signl4 else set()
         self._ports: dict[EmulatorName, int] = {
@@ -117,6 +130,7 @@ class EmulatorStack(Service):
             "ingestion": ingestion_port,
             "sentinel": sentinel_port,
             "signl4": signl4_port,
+            "logs": logs_port,
         }
         self._certs: CertPaths | None = None
         self._servers = ServerLoop()
@@ -136,6 +150,7 @@ class EmulatorStack(Service):
             "ingestion": self.ingestion.build_app,
             "sentinel": self.sentinel.build_app,
             "signl4": self.signl4.build_app,
+            "logs": self.logs.build_app,
         }
         self._certs = certs
         self._servers.start(
@@ -196,6 +211,11 @@ class EmulatorStack(Service):
     def arm_endpoint(self) -> str:
         """The ARM base URL for ``SecurityInsights(..., base_url=)`` (``ARM_ENDPOINT``)."""
         return f"https://{HOST}:{self.port('sentinel')}"
+
+    @property
+    def logs_query_endpoint(self) -> str:
+        """The Log Analytics query API base for ``LogsQueryClient(endpoint=)``."""
+        return f"https://{HOST}:{self.port('logs')}/v1"
 
     @property
     def sentinel_subscription_id(self) -> str:
@@ -266,6 +286,8 @@ class EmulatorStack(Service):
             "arm_endpoint": self.arm_endpoint if "sentinel" in self.enabled else None,
             "signl4_webhook_base": (self.signl4_webhook_base if "signl4" in self.enabled else None),
             "signl4_team_secret": self.signl4.team_secret if "signl4" in self.enabled else None,
+            "logs_query_endpoint": self.logs_query_endpoint,
+            "workspace_id": self.workspace.customer_id,
             "env": self.app_environment(),
         }
 

@@ -55,6 +55,15 @@ def load_streams(tables_dir: Path) -> dict[str, dict[str, str]]:
     return streams
 
 
+def table_names(tables_dir: Path) -> dict[str, str]:
+    """Stream name -> its table's name, for every schema file."""
+    names = {}
+    for schema_path in sorted(tables_dir.glob("*.json")):
+        name = str(json.loads(schema_path.read_text(encoding="utf-8"))["name"])
+        names[stream_name(name)] = name
+    return names
+
+
 @dataclass(frozen=True)
 class RowIssue:
     """One value the service dropped or changed, the way DCRLogErrors records it."""

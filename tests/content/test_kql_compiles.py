@@ -43,7 +43,18 @@ def test_every_kind_of_text_is_found() -> None:
     assert kinds["transform"] >= 5
     assert kinds["markdown"] >= 15
     origins = {t.origin for t in TEXTS if t.kind == "markdown"}
-    assert {"README.md", "docs/health.md", "docs/sources/fig.md"} <= origins
+    assert {"README.md", "docs/health.md", "docs/sources/fig.md", "docs/migrate.md"} <= origins
+    # The table modes: both migrate transforms, the alongside unions, Wallarm's 23 per-type
+    # functions in each mode, and Fig's two documented queries in migrate and alongside.
+    assert {t.kind for t in TEXTS} >= {
+        "transform:FigEvents_CL:migrate",
+        "transform:WallarmEvents_CL:migrate",
+        "function:alongside:FigEvents",
+        "function:alongside:WallarmEvents",
+        "function:migrate:new_hits",
+    }
+    assert kinds["function"] == 3 * 23 + 2
+    assert kinds["fig-query"] == 4
 
 
 def test_known_good_query_compiles() -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from local import legacy
 from tests.kql import Function, Job, Schema, table_schemas
 
 REPO = Path(__file__).resolve().parents[2]
@@ -174,6 +175,82 @@ def _transforms() -> Iterator[KqlText]:
                 )
 
 
+# The documented queries of Fig's connector, as its teams run them on FigEvents_CL.
+FIG_LEGACY_QUERIES = (
+    'FigEvents_CL | where eventType_s == "SecurityEvent" | where success_b == false',
+    'FigEvents_CL | where eventType_s == "SettingValueChanged"',
+)
+LEGACY_TABLES = ("FigEvents_CL", "WallarmEvents_CL")
+MIGRATE_DOC = "docs/migrate.md"
+
+
+def legacy_schemas(mode: legacy.Mode) -> dict[str, Schema]:
+    """The legacy sources' tables after a deployment in ``mode`` (classic tables of the same
+    name, the alongside tables, Wallarm's per-type classic tables)."""
+    schemas: dict[str, Schema] = {}
+    for table in LEGACY_TABLES:
+        spec = legacy.load_legacy(table)
+        destination = legacy.destination(table, mode, table)
+        schemas[destination] = tuple(legacy.deployed_columns(table, mode, spec))
+        if mode == "alongside":
+            schemas[table] = tuple(legacy.classic_columns(spec))
+        for classic in spec.per_type_tables:
+            schemas[classic] = tuple(legacy.classic_columns(spec))
+    return schemas
+
+
+def legacy_functions(mode: legacy.Mode) -> tuple[Function, ...]:
+    """The workspace functions a deployment in ``mode`` saves (with Wallarm's per-type ones)."""
+    functions = []
+    for table in LEGACY_TABLES:
+        spec = legacy.load_legacy(table)
+        destination = legacy.destination(table, mode, table)
+        bodies = legacy.per_type_functions(spec, destination)
+        if mode == "alongside":
+            bodies[legacy.function_name(table)] = legacy.union_function(spec, table, destination)
+        functions += [Function(name, "()", "{\n" + body + "\n}") for name, body in bodies.items()]
+    return tuple(functions)
+
+
+def _legacy() -> Iterator[KqlText]:
+    """The DCR transforms, legacy functions and Fig's documented queries, in every mode."""
+    schemas = table_schemas()
+    for table in sorted(p.stem for p in (REPO / "infra" / "tables").glob("*.json")):
+        specs = [None, legacy.load_legacy(table)] if table in LEGACY_TABLES else [None]
+        for spec in specs:
+            yield KqlText(
+                f"infra/tables/legacy/{table}.json" if spec else "infra/app/stream.bicep",
+                1,
+                legacy.transform_kql(spec),
+                f"transform:{table}" + (":migrate" if spec else ""),
+                extra_tables={"source": schemas[table]},
+            )
+    for mode in legacy.MODES:
+        tables = legacy_schemas(mode)
+        for function in legacy_functions(mode):
+            yield KqlText(
+                "local/legacy.py",
+                1,
+                function.body[2:-2],
+                f"function:{mode}:{function.name}",
+                extra_tables=tables,
+            )
+        if mode == "new":
+            continue
+        functions = legacy_functions(mode)
+        for number, query in enumerate(FIG_LEGACY_QUERIES):
+            if mode == "alongside":
+                query = query.replace("FigEvents_CL", "FigEvents", 1)
+            yield KqlText(
+                "tests/content/texts.py",
+                number + 1,
+                query,
+                f"fig-query:{mode}",
+                functions=functions,
+                extra_tables=tables,
+            )
+
+
 def markdown_files() -> list[Path]:
     """README.md and every Markdown file under docs/."""
     return [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
@@ -206,6 +283,19 @@ def _markdown() -> Iterator[KqlText]:
                     block, first = [], number + 1
             elif line.startswith("```"):
                 for start, text in _paragraphs(block, first):
+                    if _relative(path) == MIGRATE_DOC:  # legacy queries: migrated tables
+                        yield KqlText(
+                            _relative(path),
+                            start,
+                            text,
+                            "markdown",
+                            functions=legacy_functions("alongside"),
+                            extra_tables={
+                                **legacy_schemas("alongside"),
+                                **legacy_schemas("migrate"),
+                            },
+                        )
+                        continue
                     yield KqlText(_relative(path), start, text, "markdown")
                 block = None
             else:
@@ -214,7 +304,7 @@ def _markdown() -> Iterator[KqlText]:
 
 def all_texts() -> list[KqlText]:
     """Every KQL text in the repository."""
-    return [*_rules(), *_parsers(), *_workbooks(), *_transforms(), *_markdown()]
+    return [*_rules(), *_parsers(), *_workbooks(), *_transforms(), *_legacy(), *_markdown()]
 
 
 def jobs(texts: Sequence[KqlText]) -> list[Job]:

@@ -163,4 +163,9 @@ def test_main_deploys_the_content_with_a_switch_per_source() -> None:
     module = tree["modules"]["content"]
     assert module["detail"]["path"] == "app/content.bicep"
     params = module["config"]["params"]
-    assert params["contentSources"] == "contentSources"
+    # Less a source whose typed table name belongs to a classic table (alongside mode).
+    assert params["contentSources"] == "deployedContentSources"
+    text = MAIN.read_text(encoding="utf-8")
+    assert (
+        "var deployedContentSources = intersection(contentSources, contentSourcesReadable)" in text
+    )

@@ -136,6 +136,10 @@ def test_the_parameters_file_deploys() -> None:
         ({"location": "westindia"}, "location: not @allowed"),
         ({"sources": ["fig", "splunk"]}, "sources: not @allowed"),
         ({"keyVaultCreateMode": "purge"}, "keyVaultCreateMode: not @allowed"),
+        ({"figTableMode": "replace"}, "figTableMode: not @allowed"),
+        ({"wallarmTableMode": "Migrate"}, "wallarmTableMode: not @allowed"),
+        ({"wallarmClassicTable": "WallarmEvents"}, "wallarmClassicTable must be a custom table"),
+        ({"wallarmClassicTable": "_CL"}, "wallarmClassicTable must be a custom table"),
     ],
 )
 def test_a_bad_variant_is_refused(overrides: dict[str, Any], expected: str) -> None:
@@ -148,6 +152,8 @@ def test_good_variants_pass() -> None:
     assert problems({"existingWorkspaceName": "law", "existingWorkspaceResourceGroup": "rg"}) == []
     assert problems({"retentionInDays": 30, "totalRetentionInDays": 4383}) == []
     assert problems({"location": "swedencentral", "destinations": ["signl4"]}) == []
+    modes = {"figTableMode": "migrate", "wallarmTableMode": "alongside"}
+    assert problems({**modes, "wallarmClassicTable": "MyWallarm_CL"}) == []
 
 
 def test_a_problem_fails_validation_before_the_first_resource() -> None:

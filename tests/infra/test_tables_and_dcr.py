@@ -91,17 +91,24 @@ def test_table_files_are_deployable_schemas(path: Path) -> None:
 
 
 def test_main_builds_tables_and_streams_from_the_same_list() -> None:
-    """Tables and one stream module per entry come from ``tables``; the DCR gets every stream."""
+    """One stream module per entry of ``tables`` (with its source's table mode); the
+    workspace deploys each module's table and functions; the DCR gets every stream."""
     modules = parse(MAIN)["modules"]
     assert modules["workspace"]["detail"]["path"] == "app/workspace.bicep"
-    assert modules["workspace"]["config"]["params"]["tables"] == "tables"
+    workspace_params = modules["workspace"]["config"]["params"]
+    for param, output in (("tables", "table"), ("functionLists", "functions")):
+        handed = workspace_params[param]
+        assert function_call(handed["loop_type"]["detail"]["array_name"], "range") is not None
+        assert accessor_path(handed["config"])[-2:] == ["outputs", output], param
     streams = modules["streams"]
     assert streams["detail"]["path"] == "app/stream.bicep"
     assert streams["config"]["loop_type"]["detail"] == {
         "item_name": "table",
         "array_name": "tables",
     }
-    assert streams["config"]["config"]["params"] == {"table": "table"}
+    stream_params = streams["config"]["config"]["params"]
+    assert stream_params["table"] == "table"
+    assert set(stream_params) == {"table", "mode", "classicTable", "legacy", "perTypeFunctions"}
     dcr = modules["dcr"]
     assert dcr["detail"]["path"] == "app/dcr.bicep"
     handed = dcr["config"]["params"]["streams"]
@@ -180,9 +187,9 @@ def test_the_dcrs_are_direct_and_declare_ten_streams_each() -> None:
 def test_stream_module_derives_the_name_and_keeps_name_and_type_only() -> None:
     """stream.bicep: Custom-<Table without _CL>; columns mapped to {name, type}; JSON member."""
     stream_vars = variables(STREAM)
-    assert stream_vars["streamName"] == (
-        "Custom-${substring(table.name, 0, length(table.name) - length('_CL'))}"
-    )
+    text = STREAM.read_text(encoding="utf-8")
+    assert "var baseName = substring(table.name, 0, length(table.name) - length('_CL'))" in text
+    assert stream_vars["streamName"] == "Custom-${baseName}"
     loop = stream_vars["streamColumns"]
     detail = loop["loop_type"]["detail"]
     assert detail["item_name"] == "column"
@@ -193,7 +200,7 @@ def test_stream_module_derives_the_name_and_keeps_name_and_type_only() -> None:
     }
     output = parse(STREAM)["outputs"]["stream"]["value"]
     assert output["name"] == "streamName"
-    assert accessor_path(output["table"]) == ["table", "name"]
+    assert output["table"] == "destination"
     assert output["declaration"] == '"${streamName}": ${string({ columns: streamColumns })}'
 
 
@@ -214,8 +221,9 @@ def test_the_stream_declarations_text_is_valid_json_for_every_table() -> None:
         ]
 
 
-def test_each_stream_flows_untransformed_into_its_table() -> None:
-    """One data flow per table: its stream -> Custom-<Table>_CL with transformKql 'source'."""
+def test_each_stream_flows_into_its_table_with_its_transformation() -> None:
+    """One data flow per table: its stream -> Custom-<destination> with the stream module's
+    transformKql ('source' unless the table is migrated: tests/infra/test_legacy.py)."""
     dcr = one_resource(DCR, "Microsoft.Insights/dataCollectionRules")
     flows = dcr.body["properties"]["dataFlows"]
     assert flows["loop_type"]["detail"]["item_name"] == "stream"
@@ -228,9 +236,7 @@ def test_each_stream_flows_untransformed_into_its_table() -> None:
     assert flow["outputStream"] == "Custom-${stream.table}"
     assert [accessor_path(s) for s in flow["streams"]] == [["stream", "name"]]
     assert flow["destinations"] == ["workspaceDestination"]
-    # pycep prints literals and names alike: the raw text shows 'source' is a literal.
-    assert flow["transformKql"] == "source"
-    assert re.search(r"^\s*transformKql: 'source'$", DCR.read_text(encoding="utf-8"), re.M)
+    assert accessor_path(flow["transformKql"]) == ["stream", "transformKql"]
     destination = dcr.body["properties"]["destinations"]["logAnalytics"]
     assert destination == [{"name": "workspaceDestination", "workspaceResourceId": "workspaceId"}]
 
@@ -245,7 +251,8 @@ def test_no_template_overwrites_time_or_restates_a_column() -> None:
         for name in column_names:
             assert f"'{name}'" not in text, f"{path.name} restates column {name}"
         for node in walk(parse(path)):
-            if isinstance(node, dict) and isinstance(node.get("columns"), list):
+            # An empty list (no legacy columns) restates nothing.
+            if isinstance(node, dict) and isinstance(node.get("columns"), list) and node["columns"]:
                 pytest.fail(f"{path.name} writes a column list by hand")
         for kql in re.findall(r"transformKql:\s*'([^']*)'", text):
             assert kql == "source", f"{path.name}: transformKql {kql!r}"
