@@ -129,6 +129,9 @@ param signl4OwnerOn string = 'acknowledge,close'
 @description('Label incidents with the name of each webhook destination that took them.')
 param webhookTags bool = true
 
+@description('Attach the rows behind each alert (its rule query over its window, read from the workspace with the Sentinel role of the identity) to what destinations get.')
+param incidentSearchResults bool = false
+
 @description('SIGNL4 writes acknowledgements and closes back through /api/signl4/{token}; false leaves the callback token out.')
 param signl4Callback bool = true
 
@@ -478,6 +481,11 @@ module functionApp 'app/function.bicep' = {
       SIGNL4_OWNER_ON: signl4OwnerOn
       INCIDENT_AUGMENT: '' // empty: the app's default (true)
       WEBHOOK_TAGS: webhookTags ? 'true' : 'false'
+      INCIDENT_SEARCH_RESULTS: incidentSearchResults ? 'true' : 'false'
+      INCIDENT_SEARCH_MAX_ROWS: '' // empty: the app's default (10 rows per alert)
+      INCIDENT_SEARCH_MAX_BYTES: '' // empty: the app's default (8 KiB per alert)
+      INCIDENT_SEARCH_TIMEOUT_SECONDS: '' // empty: the app's default (10 s per incident)
+      LOG_ANALYTICS_ENDPOINT: '' // empty: the public cloud's; sovereign clouds set theirs
       // Sources (inbound webhooks)
       FIG_SECRET_HASH_NAME: secretNames.fig
       FIG_EVENT_TYPES: figEventTypes

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -118,13 +118,26 @@ class LogsQueryEmulator:
     ) -> None:
         self.workspace = workspace
         self.audience = audience
+        self.resource_ids: set[str] = set()
+        """The workspace's ARM resource IDs, lower case (``query_resource`` addresses it so)."""
         self._clock = clock
 
     def build_app(self) -> web.Application:
         """A fresh aiohttp app over the workspace (one per server start)."""
         app = web.Application()
-        app.add_routes([web.post("/v1/workspaces/{workspace_id}/query", self._query)])
+        app.add_routes(
+            [
+                web.post("/v1/workspaces/{workspace_id}/query", self._query),
+                # query_resource: the workspace named by its ARM resource ID.
+                web.post("/v1/subscriptions/{resource:.+}/query", self._query),
+            ]
+        )
         return app
+
+    def _addresses_workspace(self, match: Mapping[str, str]) -> bool:
+        if "workspace_id" in match:
+            return match["workspace_id"].lower() == self.workspace.customer_id.lower()
+        return f"/subscriptions/{match['resource']}".lower() in self.resource_ids
 
     async def _query(self, request: web.Request) -> web.Response:
         try:
@@ -141,7 +154,7 @@ class LogsQueryEmulator:
             code = "InvalidAuthenticationTokenAudience"
             code = code if problem.code == "InvalidAudience" else "AuthenticationFailed"
             raise QueryError(401, code, problem.message)
-        if request.match_info["workspace_id"].lower() != self.workspace.customer_id.lower():
+        if not self._addresses_workspace(request.match_info):
             raise QueryError(404, "WorkspaceNotFoundError", "The workspace could not be found.")
         try:
             body = await request.json()

@@ -26,6 +26,7 @@ from aiohttp.typedefs import Handler
 from local.emulators import sentinel_arm as arm
 from local.emulators import workspace_arm
 from local.emulators.faults import FaultPlan, fault_middleware
+from local.emulators.security_alerts import record_rule_alert
 from local.emulators.sentinel_admin import sentinel_admin_routes
 from local.emulators.sentinel_data import (
     ACTIONS,
@@ -140,6 +141,24 @@ class SentinelEmulator:
         """Group one more alert (like the spec example by default) and its entities into
         an incident, as an analytics rule would: a new version."""
         return self.store.incidents.add_alert(incident_id, alert, entities or [])
+
+    def add_rule_alert(
+        self, incident_id: str, *, query: str, start: datetime, end: datetime
+    ) -> dict[str, Any]:
+        """Group a scheduled rule's alert into an incident (``add_alert``) and write it to
+        the workspace's ``SecurityAlert`` table with the rule's query and window, as
+        Sentinel does. Returns the ARM alert."""
+        self.add_alert(incident_id)
+        alert: dict[str, Any] = self.store.incidents.alerts(incident_id)[-1]
+        record_rule_alert(
+            self.workspace_tables,
+            alert,
+            query=query,
+            start=start,
+            end=end,
+            rule_id=self.ref.alert_rule_id(),
+        )
+        return alert
 
     def incidents(self) -> list[dict[str, Any]]:
         """Every incident as stored (copies)."""

@@ -120,6 +120,7 @@ class EmulatorStack(Service):
             fault_clock=fault_clock,
             workspace_tables=self.workspace,
         )
+        self.logs.resource_ids.add(self.sentinel.ref.workspace_id.lower())
         self.signl4 = Signl4Emulator(clock=clock, fault_clock=fault_clock)
         self.enabled: set[EmulatorName] = {"identity", "keyvault", "ingestion", "logs"}
         self.enabled |= {"sentinel"} if enable_sentinel else set()
@@ -268,6 +269,7 @@ class EmulatorStack(Service):
             env["SENTINEL_SUBSCRIPTION_ID"] = self.sentinel_subscription_id
             env["SENTINEL_RESOURCE_GROUP"] = self.sentinel_resource_group
             env["SENTINEL_WORKSPACE_NAME"] = self.sentinel_workspace_name
+            env["LOG_ANALYTICS_ENDPOINT"] = self.logs_query_endpoint
         if "signl4" in self.enabled:
             env["SIGNL4_WEBHOOK_BASE"] = self.signl4_webhook_base
         return env

@@ -12,6 +12,7 @@ from shared.cases.ownership import CaseRecords
 from shared.config.platform import Platform
 from shared.config.settings import Settings
 from shared.incidents.forward import Forwarder
+from shared.incidents.search_results import AlertSearch
 from shared.incidents.table import build_incident_state
 from shared.telemetry.metrics import Counters
 
@@ -54,5 +55,22 @@ def build_incidents(
         base_seconds=settings.retry_base_seconds,
         cap_seconds=settings.retry_max_seconds,
         bridge_name=platform.site_name,
+        search=_search(settings, clients) if settings.incident_search.enabled else None,
     )
     return IncidentWiring(forwarder, api, state)
+
+
+def _search(settings: Settings, clients: Clients) -> AlertSearch:
+    """The Log Analytics reader for the incidents' workspace (``azure-monitor-query``)."""
+    from shared.adapters.loganalytics import (
+        LogAnalyticsReader,
+        build_logs_client,
+        workspace_resource_id,
+    )
+
+    where = settings.incidents
+    reader = LogAnalyticsReader(
+        build_logs_client(settings.incident_search.endpoint, clients.credential),
+        workspace_resource_id(where.subscription_id, where.resource_group, where.workspace_name),
+    )
+    return AlertSearch(reader, settings.incident_search)

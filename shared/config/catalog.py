@@ -190,6 +190,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Add the incident's alerts and entities to what destinations get (two ARM reads each)",
     ),
     Setting(
+        "INCIDENT_SEARCH_RESULTS",
+        "false",
+        "Attach the rows behind each alert (its rule's query over its window, read with "
+        "the Log Analytics query API) to what destinations get",
+    ),
+    Setting("INCIDENT_SEARCH_MAX_ROWS", "10", "Rows kept per alert (at most 100)"),
+    Setting("INCIDENT_SEARCH_MAX_BYTES", "8192", "JSON bytes of rows kept per alert"),
+    Setting(
+        "INCIDENT_SEARCH_TIMEOUT_SECONDS",
+        "10",
+        "Time for all of one incident's search queries; what is late is summarized",
+    ),
+    Setting(
+        "LOG_ANALYTICS_ENDPOINT",
+        "https://api.loganalytics.io",
+        "The Log Analytics query API (sovereign clouds differ)",
+    ),
+    Setting(
         "WEBHOOK_TAGS",
         "true",
         "Label an incident with the name of each signed-webhook destination that took it; "

@@ -31,6 +31,7 @@ from shared.config.catalog import (
     Setting,
 )
 from shared.config.ingest import IngestSettings, parse_sources
+from shared.config.search import SearchSettings, parse_search_settings
 from shared.config.storage import StorageConnection, parse_storage_connection
 from shared.errors import ConfigError
 
@@ -70,6 +71,7 @@ class Settings:
     coalesce_window_seconds: float
     health_table_name: str
     incidents: incident_config.IncidentSettings
+    incident_search: SearchSettings
     problems: Mapping[str, tuple[str, ...]]
     """Each feature's own problems (``fig``, ``wallarm``, ``elastic``, ``ingest``,
     ``incidents``): that feature is off; the others are not affected."""
@@ -114,6 +116,7 @@ class Settings:
             / 1000,
             health_table_name=_table_name(reader, "HEALTH_TABLE_NAME"),
             incidents=_incidents(reader),
+            incident_search=_incident_search(reader),
             problems=MappingProxyType(
                 {feature: tuple(found) for feature, found in reader.feature_problems.items()}
             ),
@@ -303,3 +306,11 @@ def _incidents(reader: _Reader) -> incident_config.IncidentSettings:
         destination = problem.startswith("WEBHOOK_DESTINATIONS[")
         reader.report(problem, feature="destinations" if destination else "incidents")
     return settings
+
+
+def _incident_search(reader: _Reader) -> SearchSettings:
+    """Search results for forwarded incidents; a bad one turns off incident forwarding."""
+    search, problems = parse_search_settings(reader.text)
+    for problem in problems:
+        reader.report(problem, feature="incidents")
+    return search

@@ -49,6 +49,7 @@ from shared.telemetry.metrics import DEAD_LETTERED, DELIVERED, FAILED, QUEUED, C
 from shared.telemetry.rows import row_schema, status_row
 
 if TYPE_CHECKING:
+    from shared.incidents.search_results import AlertSearch
     from shared.retrying.worker import Deliver, RetryDeps
 
 logger = logging.getLogger(__name__)
@@ -139,6 +140,8 @@ class Forwarder:
     cap_seconds: float
     bridge_name: str
     breaker_cache: BreakerCache = field(default_factory=lambda: BreakerCache(), compare=False)
+    search: AlertSearch | None = None
+    """The rows behind each alert, for what destinations get (INCIDENT_SEARCH_RESULTS)."""
 
     async def attempt(self, envelope: Envelope, *, now: datetime) -> Delivery:
         """Deliver once; queue or dead-letter what did not pass (see the module docstring).

@@ -295,7 +295,13 @@ class _Run:
         if not self.augment:
             return None
         try:
-            return await read_whole(self.forwarder.api, incident.name, since)
+            return await read_whole(
+                self.forwarder.api,
+                incident.name,
+                since,
+                search=self.forwarder.search,
+                now=self.now,
+            )
         except UpstreamUnavailable as error:
             logger.warning("Incident %s sent without alerts/entities: %s", incident.name, error)
             return None

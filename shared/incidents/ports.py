@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from shared.adapters.destinations import Answer
     from shared.adapters.sentinel import Page
     from shared.incidents.domain.breaker import Breaker
+    from shared.incidents.domain.search import QueryTable
     from shared.incidents.domain.state import Forwarded
 
 
@@ -49,6 +50,14 @@ class IncidentApi(Protocol):
 
     async def permissions(self) -> dict[str, Any]:
         """The caller's permissions on the workspace."""
+        ...
+
+
+class LogsReader(Protocol):
+    """The Log Analytics query API for the incidents' workspace."""
+
+    async def query(self, text: str, *, start: datetime, end: datetime) -> QueryTable:
+        """The answer's first table (``UpstreamUnavailable`` when there is none)."""
         ...
 
 

@@ -151,6 +151,7 @@ def _alert(alert: Mapping[str, Any]) -> dict[str, Any]:
     properties = alert.get("properties")
     props: Mapping[str, Any] = properties if isinstance(properties, Mapping) else {}
     return {
+        "id": props.get("systemAlertId"),
         "name": props.get("alertDisplayName") or props.get("friendlyName"),
         "severity": props.get("severity"),
         "product": props.get("productName"),

@@ -19,6 +19,8 @@ from shared.incidents.domain.model import Incident
 
 SOURCE_SYSTEM = "MicrosoftSentinel"
 SERVICE = "Security"
+MAX_SEARCH_CHARS = 4000
+"""The SIGNL4 body's ``SearchResults`` text is cut here (the webhook gets the rows)."""
 MAX_MESSAGE_CHARS = 4000
 CREATED = "sentinel.incident.created"
 UPDATED = "sentinel.incident.updated"
@@ -120,6 +122,29 @@ def signl4_body(incident: Incident, extra: Augmentation | None) -> dict[str, Any
             shown = [f"{e['kind']}: {e['name']}" for e in extra.entities]
             more = f" (+{extra.entities_omitted} more)" if extra.entities_omitted else ""
             body["Entities"] = "; ".join(shown) + more
+        found = search_summary(extra.alerts)
+        if found:
+            body["SearchResults"] = found
     message = "\n".join(line for line in lines if line)
     body["Message"] = message[:MAX_MESSAGE_CHARS]
     return body
+
+
+def search_summary(alerts: tuple[dict[str, Any], ...]) -> str:
+    """The rows behind each alert as one line of text (SIGNL4 shows flat fields)."""
+    parts: list[str] = []
+    for alert in alerts:
+        found = alert.get("searchResults")
+        if not isinstance(found, dict):
+            continue
+        name = alert.get("name") or alert.get("id") or "alert"
+        if found.get("unavailable"):
+            parts.append(f"{name}: no rows ({found['unavailable']})")
+            continue
+        rows = [
+            ", ".join(f"{key}={value}" for key, value in row.items())
+            for row in found.get("rows", [])
+        ]
+        more = "" if found.get("complete") else " (more not shown)"
+        parts.append(f"{name}: {len(rows)} rows{more}: " + " / ".join(rows))
+    return " | ".join(parts)[:MAX_SEARCH_CHARS]
