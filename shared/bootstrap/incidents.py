@@ -1,28 +1,49 @@
-"""Incident forwarding's adapters, built from the settings (by the root only)."""
+"""Incident forwarding's adapters, built from the settings (by the root only).
+
+One :class:`~shared.incidents.forward.Forwarder` per incident source (``INCIDENT_SOURCES``,
+or the ``SENTINEL_*`` workspace alone): a Sentinel source gets its own ARM client (its
+subscription), a Graph source the Graph security client; all share the credential, the
+poster, Key Vault, the retry storage and the incident table (each source in its own
+partitions).
+"""
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from shared.adapters.destinations import HttpPoster
 from shared.adapters.sentinel import SentinelIncidents, build_client
 from shared.bootstrap.clients import Clients
 from shared.cases.ownership import CaseRecords
+from shared.config.incidents import DEFAULT_SOURCE, GRAPH_KIND, IncidentSettings
 from shared.config.platform import Platform
 from shared.config.settings import Settings
+from shared.incidents.fleet import IncidentFleet
 from shared.incidents.forward import Forwarder
-from shared.incidents.table import build_incident_state
+from shared.incidents.ports import IncidentApi
+from shared.incidents.table import TableIncidentState, build_incident_state
 from shared.telemetry.metrics import Counters
 
 
 @dataclass(frozen=True)
 class IncidentWiring:
-    """Incident forwarding's adapters: the forwarder, and the ARM incidents client."""
+    """Incident forwarding's adapters: the default (or first) source's forwarder, its ARM
+    client and records, and every source's forwarder (``fleet``)."""
 
     forwarder: Forwarder
-    api: SentinelIncidents
+    api: IncidentApi
     cases: CaseRecords
+    fleet: IncidentFleet
+
+
+def build_api(settings: IncidentSettings, clients: Clients) -> IncidentApi:
+    """The source's incident API: ARM for a Sentinel workspace, Graph for ``graph``."""
+    if settings.kind == GRAPH_KIND:
+        from shared.adapters.graph import GraphIncidents, build_pipeline
+
+        return GraphIncidents(build_pipeline(settings, clients.credential), settings)
+    return SentinelIncidents(build_client(settings, clients.credential), settings)
 
 
 def build_incidents(
@@ -32,17 +53,14 @@ def build_incidents(
     counters: Counters,
     rng: random.Random,
 ) -> IncidentWiring:
-    """The ARM client (``azure-mgmt-securityinsight``), the destinations' poster and the
-    incident state table, around the shared clients."""
-    api = SentinelIncidents(
-        build_client(settings.incidents, clients.credential), settings.incidents
-    )
+    """Every source's API client, the destinations' poster and the incident state table,
+    around the shared clients."""
     state = build_incident_state(
         settings.storage, clients.storage_credential, health_table_name=settings.health_table_name
     )
-    forwarder = Forwarder(
+    base = Forwarder(
         settings=settings.incidents,
-        api=api,
+        api=build_api(settings.incidents, clients),
         poster=HttpPoster(ca_file=platform.ca_bundle),
         secrets=clients.secrets,
         state=state,
@@ -55,4 +73,34 @@ def build_incidents(
         cap_seconds=settings.retry_max_seconds,
         bridge_name=platform.site_name,
     )
-    return IncidentWiring(forwarder, api, state)
+    forwarders = {
+        source.source_id: _for_source(base, source, state, clients)
+        for source in settings.incident_sources.sources
+    }
+    case_source = settings.incident_sources.case_source()
+    fleet = IncidentFleet(
+        forwarders=forwarders,
+        off=settings.incident_sources.problems,
+        secrets=clients.secrets,
+        callback_token_name=settings.incidents.signl4_callback_token_name,
+        case_source=case_source.source_id if case_source is not None else None,
+    )
+    main = fleet.default or base
+    cases = forwarders[case_source.source_id] if case_source is not None else main
+    records = cases.state if isinstance(cases.state, TableIncidentState) else state
+    return IncidentWiring(main, cases.api, records, fleet)
+
+
+def _for_source(
+    base: Forwarder, source: IncidentSettings, state: TableIncidentState, clients: Clients
+) -> Forwarder:
+    if source.source_id == DEFAULT_SOURCE and source == base.settings:
+        return base
+    scope = "" if source.source_id == DEFAULT_SOURCE else source.source_id
+    return replace(
+        base,
+        settings=source,
+        api=build_api(source, clients),
+        state=state.scoped(scope),
+        breaker_cache=type(base.breaker_cache)(),
+    )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from shared.errors import ConfigError
+from shared.incidents.fleet import IncidentFleet, poll_all
 from shared.incidents.forward import Forwarder
 from shared.incidents.poller import PollResult, poll
 
@@ -24,3 +25,16 @@ async def poll_if_configured(
         logger.error("Incident poll skipped: %s", error)
         return None
     return await poll(built, now=now)
+
+
+async def poll_sources_if_configured(
+    fleet: Callable[[], IncidentFleet], *, now: datetime
+) -> dict[str, PollResult] | None:
+    """Poll every incident source once (``shared.incidents.fleet``); a settings problem is
+    only logged, as in :func:`poll_if_configured`."""
+    try:
+        built = fleet()
+    except ConfigError as error:
+        logger.error("Incident poll skipped: %s", error)
+        return None
+    return await poll_all(built, now=now)
