@@ -56,7 +56,7 @@ def configure(emulators: EmulatorStack, receiver: WebhookReceiver, *, delegated:
         delegated_to=(emulators.tenant_id,) if delegated else (),
     )
     emulators.keyvault.set_secret("hook-a-secret", remember_secret(HOOK_SECRET))
-    sources = [
+    sources: list[dict[str, Any]] = [
         {
             "id": "default",
             "kind": "sentinel",
