@@ -125,6 +125,8 @@ class GraphIncidents:
         if next_link is not None:
             request = HttpRequest("GET", next_link)
         else:
+            with self._lock:  # a new poll: what the last one listed is forgotten
+                self._seen.clear()
             try:
                 translated = graph.graph_filter(filter)
             except IncidentFormatError as error:

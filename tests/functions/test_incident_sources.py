@@ -20,12 +20,20 @@ from local.emulators.faults import Fault
 from local.emulators.graph import AUDIENCE as GRAPH
 from local.emulators.sentinel_store import SentinelStore
 from local.emulators.stack import EmulatorStack
+from shared.adapters.retry_storage import RetryStorage
 from shared.bootstrap import root
 from shared.diagnostics.health import run_health
 from shared.incidents.poller import PollResult
 from shared.incidents.schedule import poll_sources_if_configured
+from shared.retrying.worker import Result
 from tests.azure_fixtures import use_settings
-from tests.functions.incident_support import WebhookReceiver, received
+from tests.functions.incident_support import (
+    WebhookReceiver,
+    envelopes,
+    received,
+    retry,
+    take_queued,
+)
 from tests.functions.test_incident_signl4 import call, event
 from tests.logscan import remember_secret
 
@@ -237,3 +245,25 @@ def test_graph_throttling_is_waited_out_and_paging_reads_every_incident(
     assert (done.complete, done.pages, done.listed) == (True, 2, 60)
     graph_ids = [b for b in received(emulators) if b["X-S4-ExternalID"].startswith("defender:")]
     assert len(graph_ids) == 60
+
+
+def test_a_graph_delivery_queued_in_an_outage_is_retried_and_tagged_in_graph(
+    emulators: EmulatorStack, receiver: WebhookReceiver, retry_storage: RetryStorage
+) -> None:
+    """SIGNL4 down: the Graph incident's delivery is queued with its source; the retry
+    worker finds that source's forwarder, delivers, and tags the incident in Graph."""
+    configure(emulators, receiver, delegated=True)
+    graph = emulators.graph.seed_incident(displayName="queued")["id"]
+    emulators.stop_emulator("signl4")
+    try:
+        results = poll_all()
+    finally:
+        emulators.start_emulator("signl4")
+    assert results["defender"].deliveries == {"queued": 1, "delivered": 1}
+    [text] = take_queued(retry_storage, 1)
+    [queued] = envelopes([text])
+    assert (queued.target, (queued.payload or {}).get("source")) == ("signl4:SIGNL4", "defender")
+    assert retry(retry_storage, root().incident_fleet(), text).result is Result.DELIVERED
+    assert [b["X-S4-ExternalID"] for b in received(emulators)] == [f"defender:{graph}"]
+    stored = {i["id"]: i for i in emulators.graph.incidents()}[graph]
+    assert sorted(stored["customTags"]) == ["SIGNL4", "hook-a"]
