@@ -48,10 +48,10 @@ from azure.core.pipeline.policies import (
 from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest, HttpResponse
 
-from shared.adapters.sentinel import Page
 from shared.config.incidents import DEFAULT_GRAPH_ENDPOINT, IncidentSettings
 from shared.errors import IncidentFormatError, IncidentNotFound, UpstreamUnavailable
 from shared.incidents.domain import graph
+from shared.incidents.ports import Page
 
 logger = logging.getLogger(__name__)
 

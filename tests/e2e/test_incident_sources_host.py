@@ -88,7 +88,7 @@ def test_graph_and_sentinel_incidents_reach_signl4_and_graph_takes_the_acknowled
 
     def tagged() -> bool:
         stored = {i["id"]: i for i in emulators.graph.incidents()}[graph_id]
-        return stored["customTags"] == ["SIGNL4"]
+        return bool(stored["customTags"] == ["SIGNL4"])
 
     wait_for(tagged, "the Graph incident to be tagged", timeout=60)
     event = parsed("signl4_outbound_signl_acknowledged.json")
