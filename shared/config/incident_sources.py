@@ -14,9 +14,12 @@ Keys besides ``id`` and ``kind`` are optional and default to the single-source s
 ``WEBHOOK_DESTINATIONS``; all by default), ``webhookTags``, ``augment``, ``cases`` (Kibana's
 case routes write to this Sentinel source; at most one).
 
-Unset or ``[]``: the ``SENTINEL_*`` workspace is the one source, with the id ``default``
-(whose state and SIGNL4 ids are unprefixed, as before). An entry may use the id
-``default`` to keep that state. A problem with one entry turns off that entry only (the
+The ``SENTINEL_*`` workspace, when set, is the source with the id ``default`` (whose
+state and SIGNL4 ids are unprefixed, as before there were several), first in the list;
+unset or ``[]``, it is the only one. Without ``SENTINEL_*``, an entry may take the id
+``default`` to keep that state. ``lighthouse: true`` marks a workspace reached through an
+Azure Lighthouse delegation (the deployment grants it no role: the delegation does); the
+app does not read it. A problem with one entry turns off that entry only (the
 feature ``incident-source:<id>``); a list that is not JSON turns off incident forwarding.
 """
 
@@ -63,6 +66,7 @@ _COMMON_KEYS = {
     "augment",
     "cases",
 }
+_SENTINEL_KEYS |= {"lighthouse"}
 
 
 def feature_of(source_id: str) -> str:
@@ -106,18 +110,14 @@ def parse_incident_sources(text: str, base: IncidentSettings) -> tuple[IncidentS
         return IncidentSources(), [f"{SETTING} must be a JSON list of sources"]
     if len(document) > MAX_SOURCES:
         return IncidentSources(), [f"{SETTING} lists more than {MAX_SOURCES} sources"]
-    if base.enabled:
-        return IncidentSources(), [
-            f"{SETTING} and SENTINEL_* are set together: list that workspace in {SETTING} "
-            '(with "id": "default" to keep its state) and clear SENTINEL_*'
-        ]
-    found: list[IncidentSettings] = []
+    found: list[IncidentSettings] = [base] if base.enabled else []
     problems: dict[str, tuple[str, ...]] = {}
     for index, item in enumerate(document):
         source_id = item.get("id") if isinstance(item, dict) else None
         key = source_id if isinstance(source_id, str) and _ID.fullmatch(source_id) else f"#{index}"
         if key in problems or any(s.source_id == key for s in found):
-            problems[f"#{index}"] = (f"{SETTING}[{index}]: the id {key} is used twice",)
+            taken = "is the SENTINEL_* workspace's" if key == DEFAULT_SOURCE else "is used twice"
+            problems[f"#{index}"] = (f"{SETTING}[{index}]: the id {key} {taken}",)
             continue
         entry_problems: list[str] = []
         source = _entry(item, base, f"{SETTING}[{index}]", entry_problems)
@@ -156,6 +156,8 @@ def _entry(
             problems.append(f"{where} needs subscriptionId, resourceGroup and workspace")
         else:
             workspace = tuple(str(p) for p in parts)  # type: ignore[assignment]  # three
+    if not isinstance(item.get("lighthouse", False), bool):
+        problems.append(f"{where}.lighthouse must be true or false")
     if problems:
         return None
     webhooks = base.webhooks

@@ -75,8 +75,8 @@ def test_a_broken_entry_turns_off_only_itself() -> None:
 
 
 def test_settings_report_a_source_problem_under_its_own_feature() -> None:
-    """Settings.problems: a bad entry is its feature's; a list that is not JSON, or
-    SENTINEL_* and INCIDENT_SOURCES set together, turns off incident forwarding."""
+    """Settings.problems: a bad entry is its feature's; a list that is not JSON turns off
+    incident forwarding; SENTINEL_* beside the list is its first source, ``default``."""
     entries = [{"id": "ok", "kind": "graph"}, {"id": "bad", "kind": "graph", "tag": 1}]
     settings = Settings.from_env({**BASE_SETTINGS, "INCIDENT_SOURCES": json.dumps(entries)})
     assert settings.incident_sources.ids == ("ok",)
@@ -86,12 +86,15 @@ def test_settings_report_a_source_problem_under_its_own_feature() -> None:
     assert broken.problems_of("incidents") == ("INCIDENT_SOURCES is not JSON",)
     both = {
         **BASE_SETTINGS,
-        "INCIDENT_SOURCES": json.dumps(entries[:1]),
+        "INCIDENT_SOURCES": json.dumps([*entries[:1], {"id": "default", "kind": "graph"}]),
         "SENTINEL_SUBSCRIPTION_ID": "s",
         "SENTINEL_RESOURCE_GROUP": "g",
         "SENTINEL_WORKSPACE_NAME": "w",
     }
-    assert Settings.from_env(both).problems_of("incidents")
+    together = Settings.from_env(both)
+    assert together.incident_sources.ids == ("default", "ok")  # SENTINEL_* first, as default
+    assert together.incident_sources.sources[0].workspace_name == "w"
+    assert together.problems_of(feature_of("#1"))  # "default" is SENTINEL_*'s id
 
 
 def test_a_graph_incident_reads_as_a_sentinel_one_and_writes_back_as_a_patch() -> None:
