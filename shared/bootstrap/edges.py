@@ -80,7 +80,7 @@ class Edges:
         """``/api/ops/destinations``, or ``.../{enable}/enable`` to re-enable one."""
         from shared.incidents.ops import DestinationOps
 
-        ops = DestinationOps(self.root.forwarder)
+        ops = DestinationOps(self.root.forwarder, self.root.incident_fleet)
         if enable is None:
             return OpsEndpoint(OPS, _GET, ops.list)
         return OpsEndpoint(OPS, _POST, ops.enable(enable))

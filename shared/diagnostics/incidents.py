@@ -211,7 +211,8 @@ async def _destinations(forwarder: Forwarder, now: datetime) -> list[Check]:
                     ok=False,
                     detail="disabled by its breaker; " + detail,
                     action=f"Fix the destination, then POST /api/ops/destinations/"
-                    f"{destination}/enable (or wait for a successful probe).",
+                    f"{forwarder.settings.external_id(destination)}/enable (or wait for a "
+                    "successful probe).",
                 )
             )
         else:

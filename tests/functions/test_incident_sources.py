@@ -23,6 +23,10 @@ from local.emulators.stack import EmulatorStack
 from shared.adapters.retry_storage import RetryStorage
 from shared.bootstrap import root
 from shared.diagnostics.health import run_health
+from shared.errors import NotFound
+from shared.inbound.request import InboundRequest
+from shared.incidents.domain.breaker import Breaker
+from shared.incidents.ops import DestinationOps
 from shared.incidents.poller import PollResult
 from shared.incidents.schedule import poll_sources_if_configured
 from shared.retrying.worker import Result
@@ -267,3 +271,30 @@ def test_a_graph_delivery_queued_in_an_outage_is_retried_and_tagged_in_graph(
     assert [b["X-S4-ExternalID"] for b in received(emulators)] == [f"defender:{graph}"]
     stored = {i["id"]: i for i in emulators.graph.incidents()}[graph]
     assert sorted(stored["customTags"]) == ["SIGNL4", "hook-a"]
+
+
+def test_each_source_has_its_own_breakers_listed_and_enabled_by_name(
+    emulators: EmulatorStack, receiver: WebhookReceiver
+) -> None:
+    """GET /api/ops/destinations lists every source's destinations; a non-default source's
+    is enabled as <source>:<name>, and only that source's breaker changes."""
+    configure(emulators, receiver, delegated=True)
+    ops = DestinationOps(root().forwarder, root().incident_fleet)
+    request = InboundRequest("GET", {}, b"", datetime.now(UTC))
+    listed = asyncio.run(ops.list(request)).body
+    names = sorted((d["source"], d["name"]) for d in listed["destinations"])
+    assert ("defender", "defender:SIGNL4") in names
+    assert ("default", "SIGNL4") in names
+    assert ("customer-b", "customer-b:hook-a") in names
+    fleet = root().incident_fleet()
+    graph_state = fleet.for_source("defender").state
+    broken = Breaker(disabled_at=datetime.now(UTC))
+    asyncio.run(graph_state.save_breaker("SIGNL4", broken))
+
+    async def enable(name: str) -> int:
+        return (await ops.enable(name)(request)).status
+
+    assert asyncio.run(enable("defender:SIGNL4")) == 200
+    assert not asyncio.run(graph_state.breaker("SIGNL4")).disabled
+    with pytest.raises(NotFound):
+        asyncio.run(enable("nobody:SIGNL4"))
