@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.config.incidents import SIGNL4
+from shared.config.incidents import GRAPH_KIND, SIGNL4
 from shared.errors import IncidentFormatError, SecretMissing, UpstreamUnavailable
 from shared.incidents.domain import query
 from shared.incidents.domain.augment import Augmentation
@@ -294,7 +294,9 @@ class _Run:
         if not settings.is_default:
             payload["source"] = settings.source_id
         if destination == SIGNL4:
-            return payload | {"body": signl4_body(incident, extra, external_id=external)}
+            system = "Defender XDR" if settings.kind == GRAPH_KIND else "Sentinel"
+            body = signl4_body(incident, extra, external_id=external, system=system)
+            return payload | {"body": body}
         source = (settings.source_id, settings.kind)
         body = webhook_body(incident, extra, first=first, source=source)
         return payload | {"webhookId": webhook_id(incident, external), "body": body}

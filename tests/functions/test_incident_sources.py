@@ -141,7 +141,9 @@ def test_three_sources_forward_and_take_acknowledgements_and_closes_back(
     assert {k: r.complete for k, r in results.items()} == dict.fromkeys(
         ("default", "customer-b", "defender"), True
     )
-    ids = sorted(b["X-S4-ExternalID"] for b in received(emulators))
+    titles = {b["X-S4-ExternalID"]: b["Title"] for b in received(emulators)}
+    assert titles[f"defender:{graph}"] == f"[Defender XDR] Incident {graph}: defender's"
+    ids = sorted(titles)
     assert ids == sorted([ours, f"customer-b:{theirs}", f"defender:{graph}"])
     bodies = [json.loads(body) for _, _, body in receiver.requests]
     assert sorted((b["data"]["source"], b["data"]["sourceKind"]) for b in bodies) == [

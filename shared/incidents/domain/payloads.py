@@ -95,13 +95,18 @@ def webhook_body(
 
 
 def signl4_body(
-    incident: Incident, extra: Augmentation | None, *, external_id: str | None = None
+    incident: Incident,
+    extra: Augmentation | None,
+    *,
+    external_id: str | None = None,
+    system: str = "Sentinel",
 ) -> dict[str, Any]:
     """The SIGNL4 inbound-webhook body for this version (new, or resolved when closed);
-    ``X-S4-ExternalID`` is ``external_id`` (the source-qualified id) or the name."""
+    ``X-S4-ExternalID`` is ``external_id`` (the source-qualified id) or the name; ``system``
+    names where the incident lives in the title (``Defender XDR`` for a Graph source)."""
     number = incident.number
     title = incident.text("title") or "Untitled incident"
-    heading = f"[Sentinel] Incident {number}: {title}" if number is not None else title
+    heading = f"[{system}] Incident {number}: {title}" if number is not None else title
     severity = incident.text("severity")
     lines = [f"Severity {severity}", incident.text("description")]
     body: dict[str, Any] = {
