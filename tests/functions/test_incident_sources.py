@@ -300,3 +300,26 @@ def test_each_source_has_its_own_breakers_listed_and_enabled_by_name(
     assert not asyncio.run(graph_state.breaker("SIGNL4")).disabled
     with pytest.raises(NotFound):
         asyncio.run(enable("nobody:SIGNL4"))
+
+
+def test_a_subscription_nearly_out_of_arm_reads_waits_for_the_next_tick(
+    emulators: EmulatorStack, receiver: WebhookReceiver
+) -> None:
+    """ARM says 10 reads are left in a subscription: the poll that saw it stops after its
+    page, and the next tick skips that subscription's sources instead of spending the
+    rest; sources elsewhere (Graph, another tenant's subscription) go on."""
+    sources = configure(emulators, receiver, delegated=True)
+    _, theirs, graph = seed_three(emulators, sources)
+    emulators.sentinel.set_ratelimit_remaining(reads=11)
+    first = poll_all()
+    assert first["default"].remaining_reads == 10
+    assert first["customer-b"].complete
+    assert first["defender"].complete
+    lists = emulators.sentinel.calls("list")
+    second = poll_all()
+    assert "ARM reads nearly exhausted (10 left)" in second["default"].reason
+    assert emulators.sentinel.calls("list") == lists  # the default workspace was not read
+    assert second["customer-b"].complete
+    assert {f"customer-b:{theirs}", f"defender:{graph}"} <= {
+        b["X-S4-ExternalID"] for b in received(emulators)
+    }
