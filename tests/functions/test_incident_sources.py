@@ -6,6 +6,7 @@ to the source each incident came from; one source failing while the others keep 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 import uuid
@@ -29,6 +30,7 @@ from shared.incidents.domain.breaker import Breaker
 from shared.incidents.ops import DestinationOps
 from shared.incidents.poller import PollResult
 from shared.incidents.schedule import poll_sources_if_configured
+from shared.incidents.table import TableIncidentState
 from shared.retrying.worker import Result
 from tests.azure_fixtures import use_settings
 from tests.functions.incident_support import (
@@ -40,6 +42,7 @@ from tests.functions.incident_support import (
 )
 from tests.functions.test_incident_signl4 import call, event
 from tests.logscan import remember_secret
+from tests.payloads import parsed
 
 pytestmark = pytest.mark.usefixtures("incident_env")
 HOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -323,3 +326,31 @@ def test_a_subscription_nearly_out_of_arm_reads_waits_for_the_next_tick(
     assert {f"customer-b:{theirs}", f"defender:{graph}"} <= {
         b["X-S4-ExternalID"] for b in received(emulators)
     }
+
+
+def test_kibana_cases_go_to_the_sentinel_source_marked_for_them(
+    emulators: EmulatorStack, receiver: WebhookReceiver
+) -> None:
+    """With "cases": true on the customer workspace, a Kibana case creates its incident
+    there (never in Graph, which cannot create incidents), and its record is that
+    source's, so later case calls find it."""
+    from tests.functions.test_elastic_cases import AUTH_NAME, answer, request
+
+    sources = configure(emulators, receiver, delegated=True)
+    entries = [dict(e) for e in sources.settings]
+    entries[1]["cases"] = True
+    password = remember_secret(uuid.uuid4().hex)
+    emulators.keyvault.set_secret(AUTH_NAME, f"kibana:{password}")
+    use_settings(INCIDENT_SOURCES=json.dumps(entries))
+    basic = "Basic " + base64.b64encode(f"kibana:{password}".encode()).decode()
+    created = request("POST", "", parsed("kibana_cases_create_request.json"), authorization=basic)
+    assert created.status_code == 200
+    name = answer(created)["id"]
+    assert [i["name"] for i in sources.customer.incidents.all()] == [name]
+    assert emulators.sentinel.incidents() == []
+    assert request("GET", f"/{name}", authorization=basic).status_code == 200
+    case_id = asyncio.run(root().incidents().cases.case_of(name))
+    assert case_id
+    default_state = root().incident_fleet().for_source("default").state
+    assert isinstance(default_state, TableIncidentState)
+    assert asyncio.run(default_state.case_of(name)) is None  # recorded in customer-b's only
