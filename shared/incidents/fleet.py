@@ -50,12 +50,15 @@ class IncidentFleet:
     """The last remaining-reads figure ARM reported, per subscription."""
 
     def for_source(self, source_id: str) -> Forwarder:
-        """The forwarder of ``source_id``.
+        """The forwarder of ``source_id`` (``default``: the first source when none has that
+        id, so deliveries queued before ``INCIDENT_SOURCES`` still find one).
 
         Raises:
             DestinationRefused: no such source (any more): the delivery cannot be made.
         """
         found = self.forwarders.get(source_id)
+        if found is None and source_id == DEFAULT_SOURCE:
+            found = self.default
         if found is None:
             raise DestinationRefused(f"incident source {source_id} is not configured")
         return found
