@@ -194,10 +194,14 @@ def comments_of(graph: dict[str, Any]) -> dict[str, Any]:
         if isinstance(comment, dict) and isinstance(comment.get("comment"), str):
             found.append(
                 {
+                    # alertComment's names; the list example shows createdBy/createdTime.
                     "properties": {
                         "message": comment["comment"],
-                        "createdTimeUtc": comment.get("createdDateTime"),
-                        "author": {"name": comment.get("createdByDisplayName")},
+                        "createdTimeUtc": comment.get("createdDateTime")
+                        or comment.get("createdTime"),
+                        "author": {
+                            "name": comment.get("createdByDisplayName") or comment.get("createdBy")
+                        },
                     }
                 }
             )
