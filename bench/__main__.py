@@ -2,7 +2,9 @@
 
 BENCH_EVENTS and BENCH_SENDERS scale the intake load (defaults: 5,000 events, 32 senders,
 as the foundation issue names); BENCH_BASELINE_EVENTS the naive relay's share (500);
-BENCH_DRAIN_EVENTS the events queued during the outage of the drain benchmark (10,000).
+BENCH_DRAIN_EVENTS the events queued during the outage of the drain benchmark (10,000);
+BENCH_WORKSPACES, BENCH_SUBSCRIPTIONS, BENCH_WORKSPACE_INCIDENTS and BENCH_ARM_LATENCY_MS
+the many-workspace poll (50, 10, 10, 100 ms: ``bench/workspaces.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from bench.flood import bench_flood
 from bench.incidents import bench_incidents
 from bench.intake import bench_cold_start, bench_intake
 from bench.sources import bench_wallarm
+from bench.workspaces import bench_workspaces
 
 
 def main() -> int:
@@ -42,6 +45,7 @@ def main() -> int:
         bench_big_batches,
         bench_flood,
         bench_incidents,
+        bench_workspaces,
     )
     for section in sections:
         print("\n".join(section()) + "\n", flush=True)

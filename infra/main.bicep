@@ -91,6 +91,9 @@ param destinations array = []
 @description('Signed-webhook destinations for incidents: [{name, url, secretName}] (secrets in Key Vault).')
 param webhookDestinations array = []
 
+@description('More incident sources (INCIDENT_SOURCES; docs/incidents.md): [{id, kind: \'sentinel\' with subscriptionId, resourceGroup and workspace, or \'graph\' for Microsoft Graph security incidents; optional filters, signl4TeamSecretName, webhooks}]. This deployment\'s workspace stays the first source (id default). A Sentinel entry in this subscription gets the same Sentinel role as this workspace, on its workspace only; other subscriptions, and entries with lighthouse true (Azure Lighthouse), get it from their owner or delegation. A graph entry needs SecurityIncident.ReadWrite.All (Read.All when nothing writes back) on Microsoft Graph, which a tenant administrator grants: azd\'s postprovision hook (docs/deploy.md).')
+param incidentSources array = []
+
 @description('How often Sentinel incidents are polled: six-field NCRONTAB (seconds first).')
 param incidentPollSchedule string = '0 */5 * * * *'
 
@@ -316,6 +319,20 @@ var sourceSecretNames = [for source in sources: secretNames[source]]
 var ingestSecretLists = [for source in items(ingestSources): source.value.secretNames]
 var ingestSecretNames = flatten(ingestSecretLists)
 var webhookSecretNames = [for destination in webhookDestinations: destination.secretName]
+// Responder only when something writes to Sentinel: a tag (signl4Tag, webhookTags),
+// SIGNL4's callback, or Kibana's case routes (the elastic source); else Reader.
+var incidentWritesBack = (usesSignl4 && (!empty(signl4Tag) || signl4Callback)) || (webhookTags && !empty(webhookDestinations)) || contains(sources, 'elastic')
+// Each extra incident source with every key a role assignment reads (graph entries lack them).
+var incidentSourceScopes = [for source in incidentSources: union({
+  subscriptionId: ''
+  resourceGroup: ''
+  workspace: ''
+  lighthouse: false
+}, source)]
+// Which get their Sentinel role here: Sentinel workspaces of this subscription, not delegated.
+var incidentRoleFlags = [for source in incidentSourceScopes: source.kind == 'sentinel' && !source.lighthouse && source.subscriptionId == subscription().subscriptionId]
+var graphSourceFlags = [for source in incidentSources: source.kind == 'graph']
+var usesGraph = contains(graphSourceFlags, true)
 var secretNamesToFill = concat(sourceSecretNames, ingestSecretNames, webhookSecretNames, usesSignl4 ? concat([secretNames.signl4Team], signl4Callback ? [secretNames.signl4Callback] : []) : [])
 
 // ---------------------------------------------------------------------------------------------
@@ -344,12 +361,24 @@ module workspace 'app/workspace.bicep' = {
     tables: [for i in range(0, length(tables)): streams[i].outputs.table]
     functionLists: [for i in range(0, length(tables)): streams[i].outputs.functions]
     principalId: identity.properties.principalId
-    // Responder only when something writes to Sentinel: a tag (signl4Tag, webhookTags),
-    // SIGNL4's callback, or Kibana's case routes (the elastic source); else Reader.
-    writesBack: (usesSignl4 && (!empty(signl4Tag) || signl4Callback)) || (webhookTags && !empty(webhookDestinations)) || contains(sources, 'elastic')
+    writesBack: incidentWritesBack
     tags: tags
   }
 }
+
+// The Sentinel role on each extra incident source's workspace in this subscription (the same
+// role as on this deployment's workspace), on that workspace only.
+module incidentRoles 'app/incident-role.bicep' = [for (source, i) in incidentSourceScopes: {
+  name: take('incident-role-${i}-${suffix}', 64)
+  // An entry that gets no role here deploys an empty module in this resource group.
+  scope: resourceGroup(incidentRoleFlags[i] ? source.resourceGroup : resourceGroup().name)
+  params: {
+    assign: incidentRoleFlags[i]
+    workspaceName: incidentRoleFlags[i] ? source.workspace : 'none'
+    principalId: identity.properties.principalId
+    writesBack: incidentWritesBack
+  }
+}]
 
 // Each table's DCR stream (its name, declaration and transformation), the table to deploy
 // and its legacy functions, by the source's table mode.
@@ -486,6 +515,8 @@ module functionApp 'app/function.bicep' = {
       INCIDENT_SEARCH_MAX_BYTES: '' // empty: the app's default (8 KiB per alert)
       INCIDENT_SEARCH_TIMEOUT_SECONDS: '' // empty: the app's default (10 s per incident)
       LOG_ANALYTICS_ENDPOINT: '' // empty: the public cloud's; sovereign clouds set theirs
+      INCIDENT_SOURCES: string(incidentSources) // [] : this deployment's workspace alone
+      GRAPH_ENDPOINT: '' // empty: the app's default (https://graph.microsoft.com)
       // Sources (inbound webhooks)
       FIG_SECRET_HASH_NAME: secretNames.fig
       FIG_EVENT_TYPES: figEventTypes
@@ -533,3 +564,9 @@ output LOGS_INGESTION_DCR_ID string = dcr.outputs.immutableId
 output LOGS_INGESTION_ENDPOINT string = dcr.outputs.logsIngestionEndpoint
 output SENTINEL_WORKSPACE_NAME string = workspace.outputs.workspaceName
 output SENTINEL_RESOURCE_GROUP string = workspaceResourceGroup
+
+@description('The application permission a tenant administrator grants the identity on Microsoft Graph for the graph incident sources (azd\'s postprovision hook, docs/deploy.md); empty: none needed.')
+output GRAPH_INCIDENT_PERMISSION string = usesGraph ? (incidentWritesBack ? 'SecurityIncident.ReadWrite.All' : 'SecurityIncident.Read.All') : ''
+
+@description('The app identity\'s principal (object) ID: what Lighthouse delegations and Graph permissions name.')
+output AZURE_IDENTITY_PRINCIPAL_ID string = identity.properties.principalId

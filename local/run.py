@@ -56,9 +56,10 @@ class Ports:
     queue: int = 10001
     table: int = 10002
     logs: int = 7086
+    graph: int = 7087
 
 
-FREE_PORTS = Ports(0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+FREE_PORTS = Ports(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 class LocalBridge:
@@ -90,6 +91,7 @@ class LocalBridge:
             sentinel_port=ports.sentinel,
             signl4_port=ports.signl4,
             logs_port=ports.logs,
+            graph_port=ports.graph,
         )
         self.host: LocalHostProcess | None = None
         self.supervisor: HostSupervisor | None = None
@@ -107,6 +109,9 @@ class LocalBridge:
         # SIGNL4: the stand-in's team secret, and the token its callbacks come back with.
         self.emulators.keyvault.set_secret("signl4-team-secret", self.emulators.signl4.team_secret)
         self.emulators.keyvault.set_secret("signl4-callback-token", self.signl4_callback_token)
+        # Both kinds of incident source, one incident each, forwarded on the first poll.
+        self.emulators.sentinel.seed_incident(title="Brute force on ws-01", severity="High")
+        self.emulators.graph.seed_incident(displayName="Ransomware activity on ws-042")
         settings_path = self.state_dir / "local.settings.json"
         settings_path.write_text(json.dumps(self._settings(), indent=2))
         self.host = LocalHostProcess(
@@ -137,7 +142,28 @@ class LocalBridge:
         values["AzureWebJobsStorage"] = self.azurite.connection_string
         values["INGEST_SOURCES"] = json.dumps(DEMO_INGEST_SOURCES)
         values["INCIDENT_POLL_SCHEDULE"] = self.poll_schedule  # often, to watch it happen
+        values["INCIDENT_SOURCES"] = json.dumps(self.incident_sources())
+        for name in (
+            "SENTINEL_SUBSCRIPTION_ID",
+            "SENTINEL_RESOURCE_GROUP",
+            "SENTINEL_WORKSPACE_NAME",
+        ):
+            values[name] = ""  # listed in INCIDENT_SOURCES instead
         return {**sample, "Values": values}
+
+    def incident_sources(self) -> list[dict[str, str]]:
+        """The emulated Sentinel workspace (``default``: its state as before) and Graph."""
+        emulators = self.emulators
+        return [
+            {
+                "id": "default",
+                "kind": "sentinel",
+                "subscriptionId": emulators.sentinel_subscription_id,
+                "resourceGroup": emulators.sentinel_resource_group,
+                "workspace": emulators.sentinel_workspace_name,
+            },
+            {"id": "defender", "kind": "graph"},
+        ]
 
     def banner(self) -> str:
         """What a person needs next."""
@@ -180,6 +206,8 @@ class LocalBridge:
                 """-d '{"title": "Brute force on ws-01", "severity": "High"}'""",
                 f"  curl -k {self.emulators.signl4_webhook_base.removesuffix('/webhook/')}"
                 "/_emulator/received",
+                "Graph security incidents (Defender XDR) are a second source:",
+                f"  curl -k {self.emulators.graph_endpoint}/_emulator/stats",
                 "Then post SIGNL4's acknowledgement back (docs/sources/signl4.md) and watch the",
                 f"incident change: curl -k {self.emulators.arm_endpoint}/_emulator/incidents",
                 "",
@@ -232,7 +260,10 @@ def smoke_incident(bridge: LocalBridge) -> None:
     assert bridge.host is not None
     sentinel, signl4 = bridge.emulators.sentinel, bridge.emulators.signl4
     incident = sentinel.seed_incident(title="Brute force on ws-01", severity="High")
-    _wait_for(lambda: bool(signl4.received()), "the incident to reach SIGNL4")
+    _wait_for(
+        lambda: any(r.body.get("X-S4-ExternalID") == incident["name"] for r in signl4.received()),
+        "the incident to reach SIGNL4",
+    )
     acknowledgement = {
         "eventType": 201,
         "eventRaisedUtc": datetime.now(UTC).isoformat().replace("+00:00", "Z"),

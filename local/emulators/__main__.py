@@ -29,6 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ingestion-port", type=int, default=0)
     parser.add_argument("--sentinel-port", type=int, default=0)
     parser.add_argument("--signl4-port", type=int, default=0)
+    parser.add_argument("--graph-port", type=int, default=0)
     return parser.parse_args(argv)
 
 
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         ingestion_port=args.ingestion_port,
         sentinel_port=args.sentinel_port,
         signl4_port=args.signl4_port,
+        graph_port=args.graph_port,
     )
     with stack:
         state_file = args.state_dir / "emulators.json"

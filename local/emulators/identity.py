@@ -70,6 +70,13 @@ class IdentityEmulator:
         self._lock = threading.Lock()
         self._issued: collections.Counter[str] = collections.Counter()
         self._refused = 0
+        self.app_roles: dict[str, tuple[str, ...]] = {}
+        """Application permissions granted per resource (``roles`` in its tokens), as an
+        admin's consent to e.g. Microsoft Graph's ``SecurityIncident.ReadWrite.All`` would."""
+
+    def grant_app_roles(self, resource: str, *roles: str) -> None:
+        """Grant (replace) the application roles tokens for ``resource`` carry."""
+        self.app_roles[resource.rstrip("/")] = tuple(roles)
 
     def mint(self, resource: str, *, lifetime: float | None = None) -> tuple[str, int]:
         """Mint a token for ``resource`` without counting it (tests use negative lifetimes).
@@ -95,6 +102,9 @@ class IdentityEmulator:
             "nbf": now,
             "exp": expires_on,
         }
+        roles = self.app_roles.get(resource.rstrip("/"))
+        if roles:
+            claims["roles"] = list(roles)
         return mint_unsigned_jwt(claims), expires_on
 
     def tokens_issued(self, resource: str | None = None) -> int:

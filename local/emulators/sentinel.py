@@ -79,6 +79,10 @@ class SentinelEmulator:
         self.store = SentinelStore(self.ref, clock, role=role, paging=paging)
         self.faults = FaultPlan() if fault_clock is None else FaultPlan(fault_clock)
         self._clock = clock
+        self._role, self._paging = role, paging
+        self._extra: dict[tuple[str, str, str], SentinelStore] = {}
+        self._tenants: dict[str, str] = {}
+        self._delegations: dict[str, set[str]] = {}
 
     # -- the store's switches, for tests ---------------------------------------------------
 
@@ -191,10 +195,48 @@ class SentinelEmulator:
         """Counters for ``/_emulator/stats``."""
         return self.store.stats()
 
+    def add_workspace(
+        self,
+        subscription_id: str,
+        resource_group: str,
+        workspace: str,
+        *,
+        tenant_id: str | None = None,
+        delegated_to: tuple[str, ...] = (),
+    ) -> SentinelStore:
+        """Serve one more workspace (many-workspace deployments); its store.
+
+        Workspaces of one subscription share its read and write budget, as ARM's quotas
+        are per subscription. ``tenant_id`` makes the subscription another tenant's: a
+        token of any other tenant is refused (401 ``InvalidAuthenticationTokenTenant``)
+        unless that tenant is in ``delegated_to`` (an Azure Lighthouse delegation: the
+        provider's identity works on the customer's workspace with its own token).
+        """
+        ref = WorkspaceRef(subscription_id, resource_group, workspace)
+        store = SentinelStore(ref, self._clock, role=self._role, paging=self._paging)
+        sibling = next(
+            (s for s in [self.store, *self._extra.values()] if _same_sub(s.ref, ref)), None
+        )
+        if sibling is not None:
+            store.share_budget(sibling)
+        self._extra[_key(ref)] = store
+        if tenant_id is not None:
+            self._tenants[subscription_id.lower()] = tenant_id
+            self._delegations[subscription_id.lower()] = set(delegated_to)
+        return store
+
+    def workspaces(self) -> list[SentinelStore]:
+        """Every workspace's store, the first one first."""
+        return [self.store, *self._extra.values()]
+
     def reset(self) -> None:
-        """Forget incidents, snapshots, counters and faults; role back to responder."""
+        """Forget incidents, snapshots, counters and faults; role back to responder; the
+        workspaces added with :meth:`add_workspace` are dropped."""
         self.faults.clear()
         self.store.reset()
+        self._extra.clear()
+        self._tenants.clear()
+        self._delegations.clear()
 
     def build_app(self) -> web.Application:
         """A fresh aiohttp app over this emulator's state (one per server start)."""
@@ -214,7 +256,7 @@ class SentinelEmulator:
         if request.path.startswith("/_emulator/"):
             return await handler(request)
         kind: RateKind = "reads" if request.method == "GET" else "writes"
-        remaining = self.store.spend(kind)
+        remaining = self._store_of_path(request.path).spend(kind)
         response = await handler(request)
         request_id = str(uuid.uuid4())
         response.headers[f"x-ms-ratelimit-remaining-subscription-{kind}"] = str(remaining)
@@ -240,21 +282,24 @@ class SentinelEmulator:
             now = self._clock().timestamp()
             return await workspace_arm.serve(request, self.workspace_tables, self.ref, now)
         operation, args, names = arm.route(request.method, request.path)
-        self.store.record_call(operation, request.method, request.query)
+        store = self._extra.get((names[0].lower(), names[1].lower(), names[2].lower()))
+        store = store or self.store
+        store.record_call(operation, request.method, request.query)
         claims = arm.authenticate(request, self._clock().timestamp())
+        self._check_tenant(names[0], claims)
         arm.check_api_version(request, operation)
-        arm.check_workspace(self.ref, names)
-        role = self.store.role
+        arm.check_workspace(store.ref, names)
+        role = store.role
         if operation == "permissions":
             return web.json_response({"value": ROLE_PERMISSIONS[role]})
         if not role_allows(role, ACTIONS[operation]):
             raise arm.forbidden(claims, ACTIONS[operation], self.ref.sentinel_base)
         if operation == "list":
-            return self._list(request)
+            return self._list(request, store)
         if operation == "get":
-            return web.json_response(self.store.incidents.get(args[0]))
+            return web.json_response(store.incidents.get(args[0]))
         if operation == "put":
-            incident, created = self.store.incidents.put(args[0], await arm.json_body(request))
+            incident, created = store.incidents.put(args[0], await arm.json_body(request))
             return web.json_response(incident, status=201 if created else 200)
         if operation == "comment":
             author = {
@@ -264,33 +309,63 @@ class SentinelEmulator:
                 "name": claims.get("appid"),
             }
             body = await arm.json_body(request)
-            comment, created = self.store.incidents.put_comment(args[0], args[1], body, author)
+            comment, created = store.incidents.put_comment(args[0], args[1], body, author)
             return web.json_response(comment, status=201 if created else 200)
         if operation == "comments":
-            return web.json_response({"value": self.store.incidents.comments(args[0])})
+            return web.json_response({"value": store.incidents.comments(args[0])})
         if operation == "alerts":
-            return web.json_response({"value": self.store.incidents.alerts(args[0])})
-        return web.json_response(entities_body(self.store.incidents.entities(args[0])))
+            return web.json_response({"value": store.incidents.alerts(args[0])})
+        return web.json_response(entities_body(store.incidents.entities(args[0])))
 
-    def _list(self, request: web.Request) -> web.Response:
+    def _list(self, request: web.Request, store: SentinelStore) -> web.Response:
         query = request.query
         try:
             predicate = parse_filter(query["$filter"]) if "$filter" in query else None
             order = parse_orderby(query["$orderby"]) if "$orderby" in query else _SORT_DEFAULT
         except FilterError as exc:
             raise ArmError(400, "BadRequest", f"Invalid query: {exc}") from exc
-        top = arm.parse_top(query.get("$top"), self.store.default_page_size)
+        top = arm.parse_top(query.get("$top"), store.default_page_size)
 
         def evaluate() -> list[dict[str, Any]]:
             found = [
-                i
-                for i in self.store.incidents.all()
-                if predicate is None or predicate(i["properties"])
+                i for i in store.incidents.all() if predicate is None or predicate(i["properties"])
             ]
             return arm.sort_incidents(found, order)
 
-        items, token = self.store.pager.page(query.get("$skipToken"), top, evaluate)
+        items, token = store.pager.page(query.get("$skipToken"), top, evaluate)
         body: dict[str, Any] = {"value": items}
         if token is not None:
-            body["nextLink"] = arm.next_link(request, top, token, raw=self.store.raw_next_link)
+            body["nextLink"] = arm.next_link(request, top, token, raw=store.raw_next_link)
         return web.json_response(body)
+
+    def _store_of_path(self, path: str) -> SentinelStore:
+        match = arm.WORKSPACE_PATH.match(path)
+        if match is None:
+            return self.store
+        key = (match["sub"].lower(), match["rg"].lower(), match["ws"].lower())
+        return self._extra.get(key, self.store)
+
+    def _check_tenant(self, subscription: str, claims: dict[str, Any]) -> None:
+        """A subscription of another tenant takes only its own tenant's tokens and those
+        of the tenants it delegated to (Lighthouse); 401 otherwise (assumed wording)."""
+        owner = self._tenants.get(subscription.lower())
+        token_tenant = str(claims.get("tid", ""))
+        if owner is None or token_tenant == owner:
+            return
+        if token_tenant in self._delegations.get(subscription.lower(), set()):
+            return
+        raise ArmError(
+            401,
+            "InvalidAuthenticationTokenTenant",
+            f"The access token is from the wrong issuer 'https://sts.windows.net/{token_tenant}/'."
+            f" It must match the tenant 'https://sts.windows.net/{owner}/' associated with "
+            "this subscription.",
+        )
+
+
+def _key(ref: WorkspaceRef) -> tuple[str, str, str]:
+    return (ref.subscription_id.lower(), ref.resource_group.lower(), ref.workspace.lower())
+
+
+def _same_sub(a: WorkspaceRef, b: WorkspaceRef) -> bool:
+    return a.subscription_id.lower() == b.subscription_id.lower()

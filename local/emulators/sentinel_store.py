@@ -71,6 +71,10 @@ class SentinelStore:
             if writes is not None:
                 self._remaining["writes"] = writes
 
+    def share_budget(self, other: SentinelStore) -> None:
+        """Spend from ``other``'s read and write budget (workspaces of one subscription)."""
+        self._remaining = other._remaining
+
     # -- counters ----------------------------------------------------------------------------
 
     def spend(self, kind: RateKind) -> int:

@@ -20,6 +20,8 @@ from typing import Any, Literal, Self
 import certifi
 from aiohttp import web
 
+from local.emulators.graph import AUDIENCE as GRAPH_AUDIENCE
+from local.emulators.graph import GraphEmulator
 from local.emulators.identity import IdentityEmulator
 from local.emulators.ingestion import DEFAULT_TABLES_DIR, IngestionEmulator, utc_now
 from local.emulators.keyvault import KeyVaultEmulator
@@ -33,7 +35,7 @@ from local.tls import CertPaths, make_certs, server_ssl_context
 
 logger = logging.getLogger(__name__)
 
-EmulatorName = Literal["identity", "keyvault", "ingestion", "sentinel", "signl4", "logs"]
+EmulatorName = Literal["identity", "keyvault", "ingestion", "sentinel", "signl4", "logs", "graph"]
 
 
 class EmulatorStack(Service):
@@ -72,6 +74,8 @@ class EmulatorStack(Service):
         logs_port: int = 0,
         enable_sentinel: bool = True,
         enable_signl4: bool = True,
+        graph_port: int = 0,
+        enable_graph: bool = True,
         subscription_id: str | None = None,
         resource_group: str = "rg-sentinel-local",
         workspace_name: str = "law-sentinel-local",
@@ -122,9 +126,14 @@ class EmulatorStack(Service):
         )
         self.logs.resource_ids.add(self.sentinel.ref.workspace_id.lower())
         self.signl4 = Signl4Emulator(clock=clock, fault_clock=fault_clock)
+        # Graph security incidents; the identity's Graph tokens carry the write permission
+        # an admin would have consented to (tests revoke it to see the 403).
+        self.graph = GraphEmulator(tenant_id=self.tenant_id, clock=clock, fault_clock=fault_clock)
+        self.identity.grant_app_roles(GRAPH_AUDIENCE, "SecurityIncident.ReadWrite.All")
         self.enabled: set[EmulatorName] = {"identity", "keyvault", "ingestion", "logs"}
         self.enabled |= {"sentinel"} if enable_sentinel else set()
         self.enabled |= {"signl4"} if enable_signl4 else set()
+        self.enabled |= {"graph"} if enable_graph else set()
         self._ports: dict[EmulatorName, int] = {
             "identity": identity_port,
             "keyvault": keyvault_port,
@@ -132,6 +141,7 @@ class EmulatorStack(Service):
             "sentinel": sentinel_port,
             "signl4": signl4_port,
             "logs": logs_port,
+            "graph": graph_port,
         }
         self._certs: CertPaths | None = None
         self._servers = ServerLoop()
@@ -152,6 +162,7 @@ class EmulatorStack(Service):
             "sentinel": self.sentinel.build_app,
             "signl4": self.signl4.build_app,
             "logs": self.logs.build_app,
+            "graph": self.graph.build_app,
         }
         self._certs = certs
         self._servers.start(
@@ -186,6 +197,7 @@ class EmulatorStack(Service):
         self.ingestion.reset()
         self.sentinel.reset()
         self.signl4.reset()
+        self.graph.reset()
 
     # -- endpoints -------------------------------------------------------------------------
 
@@ -234,6 +246,11 @@ class EmulatorStack(Service):
         return self.sentinel.ref.workspace
 
     @property
+    def graph_endpoint(self) -> str:
+        """Microsoft Graph's stand-in (``GRAPH_ENDPOINT``), HTTPS."""
+        return f"https://{HOST}:{self.port('graph')}"
+
+    @property
     def signl4_webhook_base(self) -> str:
         """The SIGNL4 webhook base, ending with ``/webhook/``; append the team secret."""
         return f"https://{HOST}:{self.port('signl4')}{WEBHOOK_PREFIX}"
@@ -272,6 +289,8 @@ class EmulatorStack(Service):
             env["LOG_ANALYTICS_ENDPOINT"] = self.logs_query_endpoint
         if "signl4" in self.enabled:
             env["SIGNL4_WEBHOOK_BASE"] = self.signl4_webhook_base
+        if "graph" in self.enabled:
+            env["GRAPH_ENDPOINT"] = self.graph_endpoint
         return env
 
     def describe(self) -> dict[str, Any]:
@@ -290,6 +309,7 @@ class EmulatorStack(Service):
             "signl4_team_secret": self.signl4.team_secret if "signl4" in self.enabled else None,
             "logs_query_endpoint": self.logs_query_endpoint,
             "workspace_id": self.workspace.customer_id,
+            "graph_endpoint": self.graph_endpoint if "graph" in self.enabled else None,
             "env": self.app_environment(),
         }
 

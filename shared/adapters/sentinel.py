@@ -19,7 +19,6 @@ import asyncio
 import email.utils
 import logging
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -31,6 +30,7 @@ from azure.mgmt.securityinsight import SecurityInsights
 
 from shared.config.incidents import IncidentSettings, arm_audience
 from shared.errors import IncidentConflict, IncidentNotFound, UpstreamUnavailable
+from shared.incidents.ports import Page
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +44,6 @@ CLIENT_OPTIONS: dict[str, Any] = {
 }
 REMAINING_READS = "x-ms-ratelimit-remaining-subscription-reads"
 __all__ = ["IncidentConflict", "IncidentNotFound", "Page", "SentinelIncidents", "build_client"]
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of the incident list."""
-
-    incidents: list[dict[str, Any]]
-    next_link: str | None
-    remaining_reads: int | None
-    server_time: datetime | None
 
 
 def build_client(settings: IncidentSettings, credential: TokenCredential) -> SecurityInsights:

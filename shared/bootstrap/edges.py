@@ -55,7 +55,7 @@ class Edges:
     def signl4(self, token: str) -> Signl4Endpoint:
         """``/api/signl4/{token}``."""
         root = self.root
-        return Signl4Endpoint(token, root.forwarder, lambda: root.settings().max_body_bytes)
+        return Signl4Endpoint(token, root.incident_fleet, lambda: root.settings().max_body_bytes)
 
     def health(self) -> OpsEndpoint:
         """``GET /api/health``: 200 when every check passes, else 503."""
@@ -80,7 +80,7 @@ class Edges:
         """``/api/ops/destinations``, or ``.../{enable}/enable`` to re-enable one."""
         from shared.incidents.ops import DestinationOps
 
-        ops = DestinationOps(self.root.forwarder)
+        ops = DestinationOps(self.root.forwarder, self.root.incident_fleet)
         if enable is None:
             return OpsEndpoint(OPS, _GET, ops.list)
         return OpsEndpoint(OPS, _POST, ops.enable(enable))
@@ -88,10 +88,11 @@ class Edges:
     # --- timers and queues --------------------------------------------------------------
 
     async def poll_incidents(self, now: datetime) -> None:
-        """One incident poll (logged and skipped while forwarding is misconfigured)."""
-        from shared.incidents.schedule import poll_if_configured
+        """One poll of every incident source (logged and skipped while forwarding is
+        misconfigured; a source with problems is skipped alone)."""
+        from shared.incidents.schedule import poll_sources_if_configured
 
-        await poll_if_configured(self.root.forwarder, now=now)
+        await poll_sources_if_configured(self.root.incident_fleet, now=now)
 
     async def retry_message(
         self, text: str, *, message_id: str, dequeue_count: int, now: datetime

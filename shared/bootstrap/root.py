@@ -12,7 +12,7 @@ every source        :meth:`Root.intake_deps`,        ``IntakeDeps``; each source
                     :meth:`Root.sources`             alone (``SourceCatalog``)
 retry worker        :meth:`Root.retry_deps`          ``RetryDeps``
 dead letters        :meth:`Root.retry_storage`       queue, spill, dead letters, poison
-incidents           :meth:`Root.incidents`           ``Forwarder`` and the ARM client
+incidents           :meth:`Root.incidents`           every source's ``Forwarder``
 Kibana cases        :meth:`Root.case_deps`           ``CaseDeps``
 health              :meth:`Root.health_deps`         ``HealthDeps``
 bridge health       :meth:`Root.bridge_health`       ``BridgeHealthWiring``
@@ -38,6 +38,7 @@ from shared.auth.basic import BasicOrTokenAuth
 from shared.bootstrap.clients import Clients, build_clients
 from shared.bootstrap.sources import SourceCatalog, SourceMemory
 from shared.cases.receive import CaseDeps
+from shared.config.incident_sources import FEATURE_PREFIX as INCIDENT_SOURCE_FEATURE
 from shared.config.platform import Platform
 from shared.config.settings import Settings
 from shared.errors import FeatureOff, UnknownEventType
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from shared.adapters.retry_storage import RetryStorage
     from shared.bootstrap.incidents import IncidentWiring
     from shared.diagnostics.health import HealthDeps
+    from shared.incidents.fleet import IncidentFleet
     from shared.incidents.forward import Forwarder
     from shared.retrying.worker import RetryDeps
     from shared.telemetry.bridge_health import BridgeHealthWiring
@@ -180,7 +182,7 @@ class Root:
 
         def build() -> RetryDeps:
             settings, storage = self.settings(), self.retry_storage()
-            deliver = retry_deliverer(self.forwarder)
+            deliver = retry_deliverer(self.incident_fleet)
             return RetryDeps(
                 sink=self.clients().sink,
                 queue=storage.queue,
@@ -211,8 +213,12 @@ class Root:
         return self._once("incidents", build)
 
     def forwarder(self) -> Forwarder:
-        """The incident forwarder (poller, SIGNL4 callback, retried deliveries)."""
+        """The default (or first) incident source's forwarder."""
         return self.incidents().forwarder
+
+    def incident_fleet(self) -> IncidentFleet:
+        """Every incident source's forwarder (poller, SIGNL4 callback, retried deliveries)."""
+        return self.incidents().fleet
 
     # --- Kibana cases -------------------------------------------------------------------
 
@@ -224,7 +230,7 @@ class Root:
             for feature in ("elastic", "incidents"):
                 if settings.problems_of(feature):
                     raise FeatureOff("elastic-cases", settings.problems_of(feature))
-            if not settings.incidents.enabled:
+            if settings.incident_sources.case_source() is None:
                 raise UnknownEventType("This endpoint is not enabled (no Sentinel workspace).")
             return CaseDeps(
                 secrets=self.clients().secrets,
@@ -250,6 +256,9 @@ class Root:
         for feature in ("incidents", "destinations"):
             if settings.problems_of(feature):
                 features_off[feature] = settings.problems_of(feature)
+        for feature, problems in settings.problems.items():
+            if feature.startswith(INCIDENT_SOURCE_FEATURE):  # one source off, the others on
+                features_off[feature] = problems
         return HealthDeps(
             settings=settings,
             credential=clients.credential,
@@ -259,6 +268,7 @@ class Root:
             dead_letters=clients.storage.dead_letters,
             features_off=features_off,
             forwarder=self.forwarder,
+            fleet=self.incident_fleet,
         )
 
     def bridge_health(self) -> BridgeHealthWiring:

@@ -220,6 +220,17 @@ SETTINGS: tuple[Setting, ...] = (
         "destinations",
     ),
     Setting(
+        "INCIDENT_SOURCES",
+        "",
+        'JSON list of incident sources ({"id", "kind": "sentinel"|"graph", ...}, see '
+        "docs/incidents.md); empty: the SENTINEL_* workspace alone",
+    ),
+    Setting(
+        "GRAPH_ENDPOINT",
+        "https://graph.microsoft.com",
+        "Microsoft Graph base URL for graph incident sources (national clouds differ)",
+    ),
+    Setting(
         "ALLOW_PRIVATE_DESTINATIONS",
         "false",
         "true: destination URLs may be loopback, link-local or private addresses "

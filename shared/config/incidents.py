@@ -25,6 +25,13 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _SECRET_NAME = re.compile(r"[A-Za-z0-9-]{1,127}")
 MAX_AGE_HOURS_LIMIT = 24 * 90  # Sentinel's investigation window
 DEFAULT_ARM_AUDIENCE = "https://management.azure.com"
+DEFAULT_SOURCE = "default"
+"""The id of the source the single-workspace settings (``SENTINEL_*``) describe: its state,
+SIGNL4 ids and retry payloads are unprefixed, as before ``INCIDENT_SOURCES`` existed."""
+SENTINEL_KIND = "sentinel"
+GRAPH_KIND = "graph"
+SOURCE_KINDS = (SENTINEL_KIND, GRAPH_KIND)
+DEFAULT_GRAPH_ENDPOINT = "https://graph.microsoft.com"
 
 
 def arm_audience(endpoint: str) -> str:
@@ -72,11 +79,31 @@ class IncidentSettings:
     webhook_tags: bool = True
     """WEBHOOK_TAGS: label incidents with the webhook destinations that took them."""
     webhooks: tuple[WebhookDestination, ...] = ()
+    source_id: str = DEFAULT_SOURCE
+    """The source's id in ``INCIDENT_SOURCES`` (``default``: the ``SENTINEL_*`` workspace)."""
+    kind: str = SENTINEL_KIND
+    """``sentinel`` (ARM, one workspace) or ``graph`` (Microsoft Graph security incidents)."""
+    graph_endpoint: str = DEFAULT_GRAPH_ENDPOINT
+    """GRAPH_ENDPOINT: Microsoft Graph's base URL (the ``graph`` kind only)."""
+    cases: bool = True
+    """Whether Kibana's case routes write to this source (a Sentinel one only)."""
 
     @property
     def enabled(self) -> bool:
-        """True when a workspace is configured."""
+        """True when a workspace is configured (or the source is Graph's)."""
+        if self.kind == GRAPH_KIND:
+            return True
         return bool(self.subscription_id and self.resource_group and self.workspace_name)
+
+    @property
+    def is_default(self) -> bool:
+        """The unprefixed source (state, SIGNL4 ids and retry payloads as before)."""
+        return self.source_id == DEFAULT_SOURCE
+
+    def external_id(self, name: str) -> str:
+        """The id destinations get for incident ``name``: the name itself for the default
+        source, ``<source>:<name>`` for the others (SIGNL4 echoes it back)."""
+        return name if self.is_default else f"{self.source_id}:{name}"
 
     def tag_of(self, destination: str) -> str | None:
         """The label an incident gets when ``destination`` took it (None: no label)."""
@@ -129,6 +156,7 @@ def parse_incident_settings(values: dict[str, str]) -> tuple[IncidentSettings, l
         resource_group=workspace[1],
         workspace_name=workspace[2],
         arm_endpoint=values["ARM_ENDPOINT"].rstrip("/"),
+        graph_endpoint=values.get("GRAPH_ENDPOINT", DEFAULT_GRAPH_ENDPOINT).rstrip("/"),
         poll_schedule=values["INCIDENT_POLL_SCHEDULE"],
         statuses=statuses or frozenset({"New"}),
         severities=severities or None,

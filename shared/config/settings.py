@@ -21,7 +21,7 @@ from datetime import timedelta
 from types import MappingProxyType
 from urllib.parse import urlparse
 
-from shared.config import dcr_routes
+from shared.config import dcr_routes, incident_sources
 from shared.config import incidents as incident_config
 from shared.config.catalog import (
     DEFAULT_MAX_BODY_BYTES,
@@ -71,7 +71,11 @@ class Settings:
     coalesce_window_seconds: float
     health_table_name: str
     incidents: incident_config.IncidentSettings
+    """The single-source settings, and every source's defaults."""
+    incident_sources: incident_sources.IncidentSources
+    """Every incident source (``INCIDENT_SOURCES``, or the ``SENTINEL_*`` workspace alone)."""
     incident_search: SearchSettings
+    """The rows behind each alert, for every Sentinel source (``INCIDENT_SEARCH_*``)."""
     problems: Mapping[str, tuple[str, ...]]
     """Each feature's own problems (``fig``, ``wallarm``, ``elastic``, ``ingest``,
     ``incidents``): that feature is off; the others are not affected."""
@@ -115,7 +119,8 @@ class Settings:
             coalesce_window_seconds=reader.number("COALESCE_WINDOW_MS", at_least=0, at_most=1000)
             / 1000,
             health_table_name=_table_name(reader, "HEALTH_TABLE_NAME"),
-            incidents=_incidents(reader),
+            incidents=(base := _incidents(reader)),
+            incident_sources=_incident_sources(reader, base),
             incident_search=_incident_search(reader),
             problems=MappingProxyType(
                 {feature: tuple(found) for feature, found in reader.feature_problems.items()}
@@ -299,6 +304,7 @@ def _incidents(reader: _Reader) -> incident_config.IncidentSettings:
     for name in ("SIGNL4_TAG", "SIGNL4_OWNER_ON"):  # set but empty means none, not the default
         values[name] = reader.text_or_empty(name)
     values["ARM_ENDPOINT"] = reader.https_url("ARM_ENDPOINT", feature="incidents")
+    values["GRAPH_ENDPOINT"] = reader.https_url("GRAPH_ENDPOINT", feature="incidents")
     values["SIGNL4_WEBHOOK_BASE"] = reader.https_url("SIGNL4_WEBHOOK_BASE", feature="incidents")
     settings, problems = incident_config.parse_incident_settings(values)
     for problem in problems:
@@ -314,3 +320,18 @@ def _incident_search(reader: _Reader) -> SearchSettings:
     for problem in problems:
         reader.report(problem, feature="incidents")
     return search
+
+
+def _incident_sources(
+    reader: _Reader, base: incident_config.IncidentSettings
+) -> incident_sources.IncidentSources:
+    """``INCIDENT_SOURCES``: a broken entry turns off that source alone."""
+    found, problems = incident_sources.parse_incident_sources(
+        reader.text_or_empty(incident_sources.SETTING), base
+    )
+    for problem in problems:
+        reader.report(problem, feature="incidents")
+    for source_id, entry_problems in found.problems.items():
+        for problem in entry_problems:
+            reader.report(problem, feature=incident_sources.feature_of(source_id))
+    return found

@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from shared.config.incidents import DEFAULT_SOURCE
 from shared.config.settings import Settings
 from shared.diagnostics.checks import ROLE_PROPAGATION, Check, HealthReport
 from shared.diagnostics.incidents import incident_checks
 from shared.errors import ConfigError, FeatureOff, SecretMissing, UpstreamUnavailable
+from shared.incidents.fleet import IncidentFleet
 from shared.incidents.forward import Forwarder
 from shared.ports import DeadLetters, RetryQueue, RowSink, SecretStore
 from shared.rows.schema import TABLES_DIR, load_table
@@ -58,6 +60,8 @@ class HealthDeps:
     features_off: Mapping[str, tuple[str, ...]]
     forwarder: Callable[[], Forwarder]
     """Incident forwarding's forwarder; raises FeatureOff while its settings are wrong."""
+    fleet: Callable[[], IncidentFleet] | None = None
+    """Every incident source's forwarder (``INCIDENT_SOURCES``): each is checked alone."""
 
 
 async def run_health(deps: Callable[[], HealthDeps]) -> HealthReport:
@@ -117,14 +121,35 @@ async def _incidents(bridge: HealthDeps) -> list[Check]:
     """Sentinel incidents: token, list, write permission, destinations (or "off")."""
     try:
         forwarder = bridge.forwarder()
+        fleet = bridge.fleet() if bridge.fleet is not None else None
     except FeatureOff:
         return []  # named by its feature check above
+    if fleet is not None and set(fleet.forwarders) - {DEFAULT_SOURCE}:
+        return await _sources(bridge, fleet)
     return await incident_checks(
         bridge.credential,
         forwarder,
         datetime.now(UTC),
         case_secret=bridge.settings.elastic_auth_name,
     )
+
+
+async def _sources(bridge: HealthDeps, fleet: IncidentFleet) -> list[Check]:
+    """Each source's checks, named ``source:<id>/<check>``: one failing fails only its own."""
+    now = datetime.now(UTC)
+    found = await asyncio.gather(
+        *(
+            incident_checks(
+                bridge.credential, forwarder, now, case_secret=bridge.settings.elastic_auth_name
+            )
+            for forwarder in fleet.forwarders.values()
+        )
+    )
+    return [
+        replace(check, name=f"source:{source_id}/{check.name}")
+        for source_id, checks in zip(fleet.forwarders, found, strict=True)
+        for check in checks
+    ]
 
 
 def _optional_secrets(settings: Settings) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from azure.core.credentials import TokenCredential
 
-from shared.config.incidents import arm_audience
+from shared.config.incidents import GRAPH_KIND, arm_audience
 from shared.diagnostics.checks import ROLE_PROPAGATION, Check
 from shared.errors import SecretMissing, UpstreamUnavailable
 from shared.incidents.domain import permissions
@@ -40,6 +40,8 @@ async def incident_checks(
     settings = forwarder.settings
     if not settings.enabled:
         return [Check("incidents", ok=True, detail="off: no SENTINEL_* workspace configured")]
+    if settings.kind == GRAPH_KIND:
+        return await graph_checks(credential, forwarder, now, case_secret=case_secret)
     checks = [await _token(credential, settings.arm_endpoint)]
     checks.append(await _list(forwarder))
     try:
@@ -51,8 +53,56 @@ async def incident_checks(
     return checks
 
 
-async def _token(credential: TokenCredential, endpoint: str) -> Check:
-    audience = arm_audience(endpoint)
+async def graph_checks(
+    credential: TokenCredential, forwarder: Forwarder, now: datetime, *, case_secret: str = ""
+) -> list[Check]:
+    """A Graph source's checks: token, list (``$top=1``), the application permission in
+    the token (ReadWrite when anything is written back), and the destinations."""
+    from shared.adapters.graph import READ_ROLES, WRITE_ROLE, graph_scope
+
+    scope = graph_scope(forwarder.settings.graph_endpoint)
+    checks = [await _token(credential, scope.removesuffix("/.default"), audience_given=True)]
+    try:
+        await forwarder.api.list_page(filter=None, orderby=None, top=1)
+        checks.append(Check("graph:incidents", ok=True, detail="incidents listed ($top=1)"))
+    except UpstreamUnavailable as error:
+        checks.append(
+            Check(
+                "graph:incidents",
+                ok=False,
+                detail=error.message,
+                action=f"Grant the identity {READ_ROLES[0]} (application permission, admin "
+                "consent) and check GRAPH_ENDPOINT.",
+            )
+        )
+    try:
+        writes = bool(await _writers(forwarder, case_secret))
+        roles = (await forwarder.api.permissions()).get("roles") or []
+    except UpstreamUnavailable as error:
+        checks.append(Check("graph:permissions", ok=False, detail=error.message))
+        return checks + await _destinations(forwarder, now)
+    needed = (WRITE_ROLE,) if writes else READ_ROLES
+    if any(role in roles for role in needed):
+        detail = "may write incidents" if writes else "may read incidents (nothing is written)"
+        checks.append(Check("graph:permissions", ok=True, detail=f"the identity {detail}"))
+    else:
+        checks.append(
+            Check(
+                "graph:permissions",
+                ok=False,
+                detail=f"the identity's token lacks {' or '.join(needed)}",
+                action=f"Grant the identity {needed[0]} on Microsoft Graph (application "
+                "permission; a tenant administrator consents): tags and SIGNL4's status "
+                "changes are writes.",
+            )
+        )
+    return checks + await _destinations(forwarder, now)
+
+
+async def _token(
+    credential: TokenCredential, endpoint: str, *, audience_given: bool = False
+) -> Check:
+    audience = endpoint if audience_given else arm_audience(endpoint)
     name = f"token:{audience}"
     try:
         await asyncio.to_thread(credential.get_token, audience + "/.default")
@@ -161,7 +211,8 @@ async def _destinations(forwarder: Forwarder, now: datetime) -> list[Check]:
                     ok=False,
                     detail="disabled by its breaker; " + detail,
                     action=f"Fix the destination, then POST /api/ops/destinations/"
-                    f"{destination}/enable (or wait for a successful probe).",
+                    f"{forwarder.settings.external_id(destination)}/enable (or wait for a "
+                    "successful probe).",
                 )
             )
         else:

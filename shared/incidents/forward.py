@@ -26,10 +26,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.adapters.destinations import Answer
-from shared.config.incidents import IncidentSettings
+from shared.config.incidents import DEFAULT_SOURCE, IncidentSettings
 from shared.delivery.backoff import backoff_delay
 from shared.delivery.envelope import Envelope
 from shared.delivery.policy import Outcome, TargetKind, classify
@@ -74,6 +74,8 @@ def is_transient(status: int | None) -> bool:
 def envelope_for(target: str, payload: dict[str, Any], *, first_seen: datetime) -> Envelope:
     """The envelope of one delivery; its id is derived from incident, version and target."""
     key = f"{payload.get('incident')}|{payload.get('version')}|{target}"
+    if payload.get("source"):  # a source of INCIDENT_SOURCES other than the default one
+        key = f"{payload['source']}|{key}"
     return Envelope(
         id=str(uuid.uuid5(_NAMESPACE, key)),
         target=target,
@@ -278,10 +280,27 @@ class Forwarder:
         self.counters.count(destination_of(envelope.target), counter, kind="destination")
 
 
-def retry_deliverer(get: Callable[[], Forwarder]) -> Deliver:
-    """A ``shared.retrying.worker.Deliver`` for incident targets; ``get()`` gives the Forwarder."""
+def retry_deliverer(get: Callable[[], Forwarder | ForwarderLookup]) -> Deliver:
+    """A ``shared.retrying.worker.Deliver`` for incident targets; ``get()`` gives the Forwarder,
+    or every source's (the payload's ``source`` picks one; none: the default source)."""
 
     async def deliver(deps: RetryDeps, name: str, envelope: Envelope) -> None:
-        await get().deliver_queued(envelope, utc_now())
+        found = get()
+        if not isinstance(found, Forwarder):
+            source = (envelope.payload or {}).get("source") or DEFAULT_SOURCE
+            found = found.for_source(str(source))
+        await found.deliver_queued(envelope, utc_now())
 
     return deliver
+
+
+class ForwarderLookup(Protocol):
+    """Every source's forwarder by id (``shared.incidents.fleet.IncidentFleet``)."""
+
+    def for_source(self, source_id: str) -> Forwarder:
+        """The source's forwarder.
+
+        Raises:
+            DestinationRefused: no such source is configured any more.
+        """
+        ...

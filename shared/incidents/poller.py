@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.config.incidents import SIGNL4
+from shared.config.incidents import GRAPH_KIND, SIGNL4
 from shared.errors import IncidentFormatError, SecretMissing, UpstreamUnavailable
 from shared.incidents.domain import query
 from shared.incidents.domain.augment import Augmentation
@@ -64,6 +64,8 @@ class PollResult:
     swept: bool = False
     watermark: datetime | None = None
     reason: str = ""
+    remaining_reads: int | None = None
+    """What the last page said was left of ARM's read quota (None: not reported)."""
 
 
 async def destinations(forwarder: Forwarder) -> tuple[str, ...]:
@@ -101,7 +103,7 @@ async def poll(
     result = PollResult()
     settings = forwarder.settings
     if not settings.enabled:
-        result.reason = "no Sentinel workspace configured"
+        result.reason = "no incident source configured"
         return result
     marks = await forwarder.state.marks()
     result.swept = query.sweep_due(now, marks.last_sweep) if sweep is None else sweep
@@ -123,6 +125,7 @@ async def poll(
             result.pages += 1
             server_time = server_time or page.server_time
             remaining = page.remaining_reads
+            result.remaining_reads = remaining
             run.augment = augment and (remaining is None or remaining >= AUGMENT_MIN_READS)
             await run.page(page.incidents)
             next_link = page.next_link
@@ -281,15 +284,22 @@ class _Run:
     def _payload(
         self, incident: Incident, destination: str, extra: Augmentation | None, *, first: bool
     ) -> dict[str, Any]:
+        settings = self.forwarder.settings
+        external = settings.external_id(incident.name)
         payload: dict[str, Any] = {
             "incident": incident.name,
             "version": incident.last_modified_text,
             "label": destination,
         }
+        if not settings.is_default:
+            payload["source"] = settings.source_id
         if destination == SIGNL4:
-            return payload | {"body": signl4_body(incident, extra)}
-        body = webhook_body(incident, extra, first=first)
-        return payload | {"webhookId": webhook_id(incident), "body": body}
+            system = "Defender XDR" if settings.kind == GRAPH_KIND else "Sentinel"
+            body = signl4_body(incident, extra, external_id=external, system=system)
+            return payload | {"body": body}
+        source = (settings.source_id, settings.kind)
+        body = webhook_body(incident, extra, first=first, source=source)
+        return payload | {"webhookId": webhook_id(incident, external), "body": body}
 
     async def _augmentation(self, incident: Incident, since: datetime | None) -> Extra:
         if not self.augment:

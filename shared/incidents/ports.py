@@ -9,10 +9,20 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from shared.adapters.destinations import Answer
-    from shared.adapters.sentinel import Page
     from shared.incidents.domain.breaker import Breaker
     from shared.incidents.domain.search import QueryTable
     from shared.incidents.domain.state import Forwarded
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of an incident list (raw ARM-shaped incidents)."""
+
+    incidents: list[dict[str, Any]]
+    next_link: str | None
+    remaining_reads: int | None
+    """ARM's ``x-ms-ratelimit-remaining-subscription-reads`` (None: not reported)."""
+    server_time: datetime | None
 
 
 class IncidentApi(Protocol):

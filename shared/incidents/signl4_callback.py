@@ -33,6 +33,8 @@ from shared.inbound.request import InboundRequest
 from shared.incidents.domain.callback import MAX_COMMENTS, Kind, Signl4Event, parse_event
 from shared.incidents.domain.merge import Change
 from shared.incidents.domain.model import Incident
+from shared.incidents.domain.state import Forwarded
+from shared.incidents.fleet import IncidentFleet
 from shared.incidents.forward import Forwarder
 from shared.incidents.writeback import write
 from shared.sources.media import check_json_media
@@ -48,7 +50,7 @@ class Signl4Endpoint:
     """``/api/signl4/{token}`` for the request pipeline; the token in the path is the gate."""
 
     token: str
-    forwarder: Callable[[], Forwarder]
+    fleet: Callable[[], IncidentFleet]
     body_limit: Callable[[], int]
     name: str = EDGE
     methods: frozenset[str] = METHODS
@@ -64,11 +66,11 @@ class Signl4Endpoint:
         """The path's token against the Key Vault secret; absent secret: the route is off."""
         if not self.token or len(self.token) > MAX_CREDENTIAL_LENGTH:
             raise Unauthorized
-        forwarder = self.forwarder()
+        fleet = self.fleet()
         try:
             await verify_rotating(
-                forwarder.secrets,
-                [forwarder.settings.signl4_callback_token_name],
+                fleet.secrets,
+                [fleet.callback_token_name],
                 lambda values: matches_any(self.token, values),
             )
         except SecretMissing:
@@ -76,23 +78,25 @@ class Signl4Endpoint:
 
     async def handle(self, request: InboundRequest) -> Reply:
         """Apply the event (see the module docstring)."""
-        return await apply_event(self.forwarder(), request)
+        return await apply_event(self.fleet(), request)
 
 
-async def apply_event(forwarder: Forwarder, request: InboundRequest) -> Reply:
-    """Write one authenticated SIGNL4 event back to its incident."""
+async def apply_event(fleet: IncidentFleet | Forwarder, request: InboundRequest) -> Reply:
+    """Write one authenticated SIGNL4 event back to its incident, in the source it came
+    from (``X-S4-ExternalID`` = ``<source>:<name>``, or a bare name: the default source)."""
     check_json_media(request.headers)
     event = parse_event(request.body)
     if event.kind is Kind.NOTHING:
         logger.info("SIGNL4 event %s needs nothing written", event.event_id)
         return Reply(200, {"handled": False})
-    record = await forwarder.state.forwarded(event.incident) if event.incident else None
-    if record is None:
+    found = await _resolve(fleet, event.incident) if event.incident else None
+    if found is None:
         logger.info(
             "SIGNL4 event %s is for an incident the bridge never forwarded; ignored",
             event.event_id,
         )
         return Reply(200, {"handled": False, "reason": "unknown incident"})
+    forwarder, record = found
     try:
         incident = Incident.of(await forwarder.api.get(record.name))
     except IncidentNotFound:
@@ -161,3 +165,12 @@ async def _comment(forwarder: Forwarder, incident: Incident, event: Signl4Event)
         return False
     await forwarder.api.put_comment(incident.name, event.comment_id, event.comment())
     return True
+
+
+async def _resolve(
+    fleet: IncidentFleet | Forwarder, external_id: str
+) -> tuple[Forwarder, Forwarded] | None:
+    if isinstance(fleet, IncidentFleet):
+        return await fleet.resolve(external_id)
+    record = await fleet.state.forwarded(external_id)
+    return (fleet, record) if record is not None else None

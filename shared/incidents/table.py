@@ -7,6 +7,10 @@ Entities, by partition::
     breaker    / <destination>  Buckets (JSON), DisabledAt, LastProbe
     kibanacase / <name, lower>  Name, CaseId: incidents created from a Kibana case
 
+Each source of ``INCIDENT_SOURCES`` but ``default`` keeps its own entities, in partitions
+suffixed ``@<source id>`` (``poll@contoso``...): its own watermark, records and breakers.
+The ``default`` source's partitions are unsuffixed, as before there were several.
+
 The table is ``<HEALTH_TABLE_NAME>incidents`` (cut to 63 characters), created on first
 write. The SDK client is sync; calls run in a worker thread; storage failures surface as
 ``UpstreamUnavailable`` (the poller then holds its watermark).
@@ -46,12 +50,20 @@ def table_name(health_table_name: str) -> str:
 class TableIncidentState:
     """``IncidentState`` over a (sync) ``TableClient``."""
 
-    def __init__(self, table: TableClient) -> None:
+    def __init__(self, table: TableClient, *, scope: str = "") -> None:
         self._table = table
+        self._suffix = f"@{scope}" if scope else ""
+
+    def scoped(self, scope: str) -> TableIncidentState:
+        """The same table, for the source ``scope`` (empty: the default source)."""
+        return TableIncidentState(self._table, scope=scope)
+
+    def _p(self, partition: str) -> str:
+        return partition + self._suffix
 
     async def marks(self) -> PollMarks:
         """The watermark and last sweep (none before the first poll)."""
-        entity = await self._call(self._get, "poll", "marks")
+        entity = await self._call(self._get, self._p("poll"), "marks")
         if entity is None:
             return PollMarks()
         return PollMarks(_time(entity.get("Watermark")), _time(entity.get("LastSweep")))
@@ -59,7 +71,7 @@ class TableIncidentState:
     async def save_marks(self, marks: PollMarks) -> None:
         """Store the watermark and last sweep."""
         entity = {
-            "PartitionKey": "poll",
+            "PartitionKey": self._p("poll"),
             "RowKey": "marks",
             "Watermark": _iso(marks.watermark),
             "LastSweep": _iso(marks.last_sweep),
@@ -68,18 +80,18 @@ class TableIncidentState:
 
     async def forwarded(self, name: str) -> Forwarded | None:
         """One incident's record."""
-        entity = await self._call(self._get, "incident", table_key(name))
+        entity = await self._call(self._get, self._p("incident"), table_key(name))
         return None if entity is None else _record(entity)
 
     async def all_forwarded(self) -> dict[str, Forwarded]:
         """Every record (one query, by partition)."""
-        entities = await self._call(self._partition, "incident")
+        entities = await self._call(self._partition, self._p("incident"))
         return {str(e["RowKey"]): _record(e) for e in entities}
 
     async def save_forwarded(self, record: Forwarded) -> None:
         """Store one record."""
         entity = {
-            "PartitionKey": "incident",
+            "PartitionKey": self._p("incident"),
             "RowKey": table_key(record.name),
             "Name": record.name,
             "Version": record.version,
@@ -93,21 +105,26 @@ class TableIncidentState:
 
     async def forget_forwarded(self, name: str) -> None:
         """Delete one incident's record."""
-        await self._call(self._table.delete_entity, "incident", table_key(name))
+        await self._call(self._table.delete_entity, self._p("incident"), table_key(name))
 
     async def save_case(self, name: str, case_id: str) -> None:
         """Record that incident ``name`` was created from Kibana case ``case_id``."""
-        entity = {"PartitionKey": CASES, "RowKey": table_key(name), "Name": name, "CaseId": case_id}
+        entity = {
+            "PartitionKey": self._p(CASES),
+            "RowKey": table_key(name),
+            "Name": name,
+            "CaseId": case_id,
+        }
         await self._call(self._upsert, entity)
 
     async def case_of(self, name: str) -> str | None:
         """The Kibana case incident ``name`` was created from, or None."""
-        entity = await self._call(self._get, CASES, table_key(name))
+        entity = await self._call(self._get, self._p(CASES), table_key(name))
         return None if entity is None else str(entity.get("CaseId", ""))
 
     async def breaker(self, destination: str) -> Breaker:
         """One destination's breaker."""
-        entity = await self._call(self._get, "breaker", destination)
+        entity = await self._call(self._get, self._p("breaker"), destination)
         if entity is None:
             return Breaker()
         buckets = json.loads(str(entity.get("Buckets", "[]")))
@@ -120,7 +137,7 @@ class TableIncidentState:
     async def save_breaker(self, destination: str, breaker: Breaker) -> None:
         """Store one destination's breaker."""
         entity = {
-            "PartitionKey": "breaker",
+            "PartitionKey": self._p("breaker"),
             "RowKey": destination,
             "Buckets": json.dumps([list(b) for b in breaker.buckets]),
             "DisabledAt": _iso(breaker.disabled_at),

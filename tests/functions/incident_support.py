@@ -22,6 +22,7 @@ from shared.bootstrap import root
 from shared.bootstrap.incidents import IncidentWiring
 from shared.config.incidents import WebhookDestination
 from shared.delivery.envelope import Envelope
+from shared.incidents.fleet import IncidentFleet
 from shared.incidents.forward import Forwarder
 from shared.incidents.poller import PollResult, poll
 from shared.retrying.worker import RetryDeps, RetryOutcome, deliver_message
@@ -107,8 +108,9 @@ def envelopes(texts: list[str]) -> list[Envelope]:
     return [Envelope.decode(text) for text in texts]
 
 
-def retry(storage: RetryStorage, forwarder: Forwarder, text: str) -> RetryOutcome:
-    """The retry worker's handling of one message, with incident deliverers registered."""
+def retry(storage: RetryStorage, forwarder: Forwarder | IncidentFleet, text: str) -> RetryOutcome:
+    """The retry worker's handling of one message, with incident deliverers registered
+    (one source's forwarder, or every source's: the message's payload picks one)."""
     from shared.incidents.forward import retry_deliverer
     from shared.retrying.worker import default_targets
 

@@ -146,19 +146,29 @@ def test_every_role_the_code_needs_is_assigned_at_its_scope(role: Role) -> None:
 
 
 def test_sentinel_role_follows_write_back() -> None:
-    """Responder when anything is written back, Reader otherwise: one assignment, one choice."""
-    [sentinel] = [a for a in assignments() if a.scope_type == WORKSPACE]
-    assert sentinel.role_guids == {
-        "3e150937-b8fe-4cfb-8069-0eaf05ecd056",
-        "8d289c81-5878-46d4-8554-54e1e3d8b5cb",
-    }
-    choice = variables(sentinel.resource.file)["sentinelRole"]["operator"]
-    assert choice["operands"]["condition"] == "writesBack"
-    assert resolve_strings(choice["operands"]["true_value"], variables(sentinel.resource.file)) == {
-        "3e150937-b8fe-4cfb-8069-0eaf05ecd056"
-    }
-    workspace_params = parse(MAIN)["modules"]["workspace"]["config"]["params"]
-    rule = json.dumps(workspace_params["writesBack"])
+    """Responder when anything is written back, Reader otherwise: on this deployment's
+    workspace and on each extra incident source's (INCIDENT_SOURCES), one rule for both."""
+    workspaces = [a for a in assignments() if a.scope_type == WORKSPACE]
+    assert sorted(a.resource.file.name for a in workspaces) == [
+        "incident-role.bicep",
+        "workspace.bicep",
+    ]
+    for sentinel in workspaces:
+        assert sentinel.role_guids == {
+            "3e150937-b8fe-4cfb-8069-0eaf05ecd056",
+            "8d289c81-5878-46d4-8554-54e1e3d8b5cb",
+        }
+        choice = variables(sentinel.resource.file)["sentinelRole"]["operator"]
+        assert choice["operands"]["condition"] == "writesBack"
+        true_value = choice["operands"]["true_value"]
+        assert resolve_strings(true_value, variables(sentinel.resource.file)) == {
+            "3e150937-b8fe-4cfb-8069-0eaf05ecd056"
+        }
+    modules = parse(MAIN)["modules"]
+    per_source = modules["incidentRoles"]["config"]["config"]  # a loop: its body
+    for params in (modules["workspace"]["config"]["params"], per_source["params"]):
+        assert params["writesBack"] == "incidentWritesBack"
+    rule = json.dumps(variables(MAIN)["incidentWritesBack"])
     for writer in ("signl4Tag", "signl4Callback", "webhookTags", "webhookDestinations", "elastic"):
         assert writer in rule, writer  # reader-only: no tag, no callback, no case write-back
 

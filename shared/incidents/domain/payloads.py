@@ -1,7 +1,8 @@
 """What each destination is sent for an incident version (pure).
 
 - SIGNL4's inbound webhook: a flat JSON object, ``Title`` and ``Message`` plus the
-  ``X-S4-*`` control fields; ``X-S4-ExternalID`` is the incident's name (its GUID), which
+  ``X-S4-*`` control fields; ``X-S4-ExternalID`` is the incident's name (its GUID; for a
+  source of ``INCIDENT_SOURCES`` other than ``default``, ``<source>:<name>``), which
   SIGNL4 echoes back as ``alert.externalEventId`` in its own webhooks, and
   ``X-S4-Status: resolved`` closes the alert when the incident is closed in Sentinel.
 - Signed webhooks: Standard Webhooks' ``{type, timestamp, data}``; the ``webhook-id`` is
@@ -37,14 +38,21 @@ def event_type(incident: Incident, *, first: bool) -> str:
     return CREATED if first else UPDATED
 
 
-def webhook_id(incident: Incident) -> str:
-    """``msg_`` + a hash of the incident's name and version: stable across retries."""
-    key = f"{incident.name.lower()}|{incident.last_modified_text}"
+def webhook_id(incident: Incident, external_id: str | None = None) -> str:
+    """``msg_`` + a hash of the incident's id (``external_id``: its source-qualified id) and
+    version: stable across retries."""
+    key = f"{(external_id or incident.name).lower()}|{incident.last_modified_text}"
     return "msg_" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-def incident_data(incident: Incident, extra: Augmentation | None) -> dict[str, Any]:
-    """The incident as destinations see it: plain fields, link, alerts and entities."""
+def incident_data(
+    incident: Incident,
+    extra: Augmentation | None,
+    *,
+    source: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """The incident as destinations see it: plain fields, link, alerts and entities;
+    ``source`` is the (id, kind) of the source it came from."""
     props = incident.properties
     data: dict[str, Any] = {
         "id": incident.name,
@@ -66,25 +74,41 @@ def incident_data(incident: Incident, extra: Augmentation | None) -> dict[str, A
         "providerIncidentId": props.get("providerIncidentId"),
         "tactics": list((props.get("additionalData") or {}).get("tactics") or []),
     }
+    if source is not None:
+        data["source"], data["sourceKind"] = source
     if extra is not None:
         data |= extra.as_json()
     return data
 
 
-def webhook_body(incident: Incident, extra: Augmentation | None, *, first: bool) -> dict[str, Any]:
+def webhook_body(
+    incident: Incident,
+    extra: Augmentation | None,
+    *,
+    first: bool,
+    source: tuple[str, str] | None = None,
+) -> dict[str, Any]:
     """The Standard Webhooks payload ``{type, timestamp, data}``."""
     return {
         "type": event_type(incident, first=first),
         "timestamp": incident.last_modified_text,
-        "data": incident_data(incident, extra),
+        "data": incident_data(incident, extra, source=source),
     }
 
 
-def signl4_body(incident: Incident, extra: Augmentation | None) -> dict[str, Any]:
-    """The SIGNL4 inbound-webhook body for this version (new, or resolved when closed)."""
+def signl4_body(
+    incident: Incident,
+    extra: Augmentation | None,
+    *,
+    external_id: str | None = None,
+    system: str = "Sentinel",
+) -> dict[str, Any]:
+    """The SIGNL4 inbound-webhook body for this version (new, or resolved when closed);
+    ``X-S4-ExternalID`` is ``external_id`` (the source-qualified id) or the name; ``system``
+    names where the incident lives in the title (``Defender XDR`` for a Graph source)."""
     number = incident.number
     title = incident.text("title") or "Untitled incident"
-    heading = f"[Sentinel] Incident {number}: {title}" if number is not None else title
+    heading = f"[{system}] Incident {number}: {title}" if number is not None else title
     severity = incident.text("severity")
     lines = [f"Severity {severity}", incident.text("description")]
     body: dict[str, Any] = {
@@ -94,7 +118,7 @@ def signl4_body(incident: Incident, extra: Augmentation | None) -> dict[str, Any
         "Link": incident.text("incidentUrl"),
         "X-S4-Service": SERVICE,
         "X-S4-AlertingScenario": "single_ack",
-        "X-S4-ExternalID": incident.name,
+        "X-S4-ExternalID": external_id or incident.name,
         "X-S4-SourceSystem": SOURCE_SYSTEM,
         "X-S4-Status": "resolved" if incident.text("status") == "Closed" else "new",
     }
