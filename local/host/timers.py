@@ -4,9 +4,10 @@ As in the real host: ``%SETTING%`` schedules come from the app settings; ``runOn
 fires once at start; a failing run is logged and the schedule continues; runs of one
 timer never overlap (occurrences that pass while a run is still going are skipped).
 
-Differences: there is no schedule monitor (``useMonitor``) and no singleton lock across
-instances; ``past_due`` is true only when this process fires more than a second late
-(a sleep overrun), never for runs missed while the host was down.
+The host runs each timer as a singleton across instances (``local.host.singleton``).
+Differences: there is no schedule monitor (``useMonitor``); ``past_due`` is true only
+when this process fires more than a second late (a sleep overrun), never for runs missed
+while the host was down.
 """
 
 from __future__ import annotations
