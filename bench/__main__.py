@@ -19,6 +19,7 @@ from bench.flood import bench_flood
 from bench.incidents import bench_incidents
 from bench.intake import bench_cold_start, bench_intake
 from bench.sources import bench_wallarm
+from bench.two_hosts import bench_two_hosts
 
 
 def main() -> int:
@@ -42,6 +43,7 @@ def main() -> int:
         bench_big_batches,
         bench_flood,
         bench_incidents,
+        lambda: bench_two_hosts(events=events, senders=senders),
     )
     for section in sections:
         print("\n".join(section()) + "\n", flush=True)

@@ -1,0 +1,124 @@
+"""Two instances: two local hosts of the app on one Azurite and one set of emulators.
+
+The same Fig load runs first against one host, then split across two hosts started with
+the same settings (what Flex Consumption does when it scales out), with the same total
+number of concurrent senders. Each host's throughput, their sum and the single host's
+figure come from the same run; lost and duplicated rows are counted from the ingestion
+emulator's store. On a 2-core machine that also runs the load generator, the sum cannot
+double; it must not fall.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+
+from bench.env import local_azure
+from bench.load import LoadResult, run_load, security_event
+from local.emulators.stack import EmulatorStack
+from local.host.process import LocalHostProcess
+from shared.auth.fig import hash_fig_secret
+
+STREAM = "Custom-FigEvents"
+
+
+def _accepted(result: LoadResult) -> int:
+    return sum(n for status, n in result.statuses.items() if 200 <= status < 300)
+
+
+def _integrity(stack: EmulatorStack, accepted: int) -> tuple[int, int]:
+    """(lost, extra duplicates): 2xx answers without a row, rows beyond one per event."""
+    ids = [r.row["EventId"] for r in stack.ingestion.rows(STREAM)]
+    return max(0, accepted - len(set(ids))), len(ids) - len(set(ids))
+
+
+def _row(
+    name: str, rate: float, latency: LoadResult, accepted: int, lost: str = "", extra: str = ""
+) -> str:
+    return (
+        f"  {name:<28} {rate:>9.0f} {latency.p50_ms:>8.1f} {latency.p99_ms:>8.1f}"
+        f" {accepted:>7} {lost:>5} {extra:>6}"
+    )
+
+
+async def _split(urls: list[str], secret: str, events: int, senders: int) -> list[LoadResult]:
+    """One generator (as for the single host), each sender bound to one host in turn."""
+    queues: list[asyncio.Queue[int]] = [asyncio.Queue() for _ in urls]
+    for index in range(events):
+        queues[index % len(urls)].put_nowait(index)
+    latencies: list[list[float]] = [[] for _ in urls]
+    statuses: list[dict[int, int]] = [{} for _ in urls]
+    finished = [0.0 for _ in urls]
+    headers = {"Authorization": f"Secret {secret}", "Content-Type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=senders)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=600)
+    ) as session:
+
+        async def sender(host: int) -> None:
+            queue = queues[host]
+            while not queue.empty():
+                index = queue.get_nowait()
+                began = time.perf_counter()
+                body = security_event(index)
+                async with session.post(urls[host], data=body, headers=headers) as response:
+                    await response.read()
+                    counts = statuses[host]
+                    counts[response.status] = counts.get(response.status, 0) + 1
+                latencies[host].append(time.perf_counter() - began)
+            finished[host] = max(finished[host], time.perf_counter())
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender(i % len(urls)) for i in range(senders)))
+    return [
+        LoadResult(len(latencies[i]), finished[i] - started, latencies[i], statuses[i])
+        for i in range(len(urls))
+    ]
+
+
+def bench_two_hosts(*, events: int, senders: int) -> list[str]:
+    """One host, then two hosts sharing storage and emulators: throughput and integrity."""
+    lines = [
+        f"Two instances: {events:,} Fig webhooks from {senders} concurrent senders, first to one",
+        "local host, then split across two hosts on the same Azurite and emulators (half the",
+        "events and senders each, at once, from the same one generator). Noisy: one 2-core",
+        "machine runs both hosts, the emulators, Azurite and the load generator; each host",
+        "coalesces only its own half, so it makes more, smaller uploads.",
+        f"  {'':<28} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'2xx':>7} {'lost':>5}"
+        f" {'dupes':>6}",
+    ]
+    secret = str(uuid.uuid4())
+    with tempfile.TemporaryDirectory() as scratch, local_azure(Path(scratch)) as (stack, env):
+        stack.keyvault.set_secret("fig-secret-hash", hash_fig_secret(secret))
+        with LocalHostProcess(env=env) as single:
+            url = single.url("/api/fig/SecurityEvent")
+            run_load(url, secret, events=50, senders=senders)  # warm up
+            stack.ingestion.reset()
+            one = run_load(url, secret, events=events, senders=senders, timeout=600)
+        lost, extra = _integrity(stack, _accepted(one))
+        lines.append(_row("one host", one.rate, one, _accepted(one), str(lost), str(extra)))
+        with LocalHostProcess(env=env) as first, LocalHostProcess(env=env) as second:
+            hosts = [first, second]
+            for host in hosts:
+                run_load(host.url("/api/fig/SecurityEvent"), secret, events=50, senders=4)
+            stack.ingestion.reset()
+            urls = [host.url("/api/fig/SecurityEvent") for host in hosts]
+            results = asyncio.run(_split(urls, secret, events, senders))
+        accepted = sum(_accepted(r) for r in results)
+        lost, extra = _integrity(stack, accepted)
+        for index, result in enumerate(results):
+            name = f"two hosts: host {index + 1}"
+            lines.append(_row(name, result.rate, result, _accepted(result)))
+        combined = sum(r.events for r in results) / max(r.seconds for r in results)
+        slowest = max(results, key=lambda r: r.p99_ms)
+        lines.append(_row("two hosts: sum", combined, slowest, accepted, str(lost), str(extra)))
+        lines.append(
+            f"  sum / one host: {combined / one.rate:.2f}x (sum over the slower host's run time;"
+            " its p50/p99 shown)"
+        )
+    return lines
