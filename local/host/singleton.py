@@ -39,7 +39,7 @@ from azure.core.exceptions import (
     ResourceExistsError,
     ResourceNotFoundError,
 )
-from azure.storage.blob.aio import BlobClient, BlobLeaseClient
+from azure.storage.blob.aio import BlobClient, BlobLeaseClient, ContainerClient
 
 from local.host.timers import TimerTrigger
 
@@ -73,6 +73,7 @@ class BlobLease:
 
     def __init__(self, connection_string: str, blob_name: str) -> None:
         self.blob_name = blob_name
+        self._connection_string = connection_string
         self._blob = BlobClient.from_connection_string(
             connection_string, HOSTS_CONTAINER, blob_name, retry_total=2
         )
@@ -123,7 +124,9 @@ class BlobLease:
         return True
 
     async def _create_blob(self) -> None:
-        container = self._blob._get_container_client()  # the SDK's own helper
+        container = ContainerClient.from_connection_string(
+            self._connection_string, HOSTS_CONTAINER, retry_total=2
+        )
         async with container:
             with contextlib.suppress(ResourceExistsError):
                 await container.create_container()
