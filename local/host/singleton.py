@@ -103,12 +103,16 @@ class BlobLease:
             raise
         return True
 
-    async def release(self) -> None:
-        """Give the lease up (nothing to do if it was lost)."""
-        with contextlib.suppress(AzureError):
+    async def release(self) -> bool:
+        """Give the lease up; False when this host did not hold it (or storage failed)."""
+        try:
             await self._lease.release()
-        # The SDK's client forgets its lease id on release; keep ours for the next acquire.
-        self._lease = BlobLeaseClient(self._blob, lease_id=self._lease_id)
+        except AzureError:
+            return False
+        finally:
+            # The SDK's client forgets its lease id on release; keep ours for the next one.
+            self._lease = BlobLeaseClient(self._blob, lease_id=self._lease_id)
+        return True
 
     async def close(self) -> None:
         """Close the client's connections."""
@@ -149,6 +153,12 @@ class SingletonTimer:
         self.timer = timer
         self._lease = lease
         self._retry_seconds = retry_seconds
+        self._renewed = float("-inf")
+        # A host whose loop stalled past its lease must not fire on a lock it may have lost.
+        timer.may_fire = self._lease_is_fresh
+
+    def _lease_is_fresh(self) -> bool:
+        return time.monotonic() - self._renewed < LEASE_SECONDS - 1
 
     async def run(self) -> None:
         """Take the lock, fire while holding it, take it again when lost; until cancelled."""
@@ -158,6 +168,7 @@ class SingletonTimer:
                 if not await self._try_acquire():
                     await asyncio.sleep(self._retry_seconds)
                     continue
+                self._renewed = time.monotonic()
                 logger.info("Singleton lock acquired (%s); timer %s fires here", lock, name)
                 listener = asyncio.create_task(self.timer.run())
                 try:
@@ -167,7 +178,8 @@ class SingletonTimer:
                     await asyncio.gather(listener, return_exceptions=True)
                 logger.warning("Singleton lock lost (%s); timer %s stops here", lock, name)
         finally:
-            await self._lease.release()
+            if await self._lease.release():
+                logger.info("Singleton lock released (%s)", lock)
             await self._lease.close()
 
     async def _try_acquire(self) -> bool:
@@ -180,7 +192,6 @@ class SingletonTimer:
 
     async def _hold(self, listener: asyncio.Task[None]) -> None:
         """Renew until the lease is lost; a listener that dies of a bug raises here."""
-        renewed = time.monotonic()
         while True:
             done, _ = await asyncio.wait({listener}, timeout=RENEW_SECONDS)
             if done:
@@ -188,9 +199,10 @@ class SingletonTimer:
                 return
             try:
                 if not await self._lease.renew():
+                    self._renewed = float("-inf")
                     return
-                renewed = time.monotonic()
+                self._renewed = time.monotonic()
             except AzureError as error:
                 logger.warning("Singleton lock renewal failed (%s)", type(error).__name__)
-                if time.monotonic() - renewed >= LEASE_SECONDS - RENEW_SECONDS:
+                if not self._lease_is_fresh():
                     return  # it may have expired already: another host may be firing

@@ -36,6 +36,8 @@ class TimerTrigger:
         function: The timer-triggered function.
         clock: Returns the current UTC time; a seam for tests.
         environ: The app settings, for ``%NAME%`` schedules.
+        may_fire: Asked before each run; False skips that occurrence (a singleton
+            lock this host may no longer hold).
     """
 
     def __init__(
@@ -43,8 +45,10 @@ class TimerTrigger:
         function: LoadedFunction,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         environ: Mapping[str, str] = os.environ,
+        may_fire: Callable[[], bool] = lambda: True,
     ) -> None:
         self.function = function
+        self.may_fire = may_fire
         expression = resolve_app_setting(str(function.trigger["schedule"]), environ)
         self.schedule: Schedule = parse_schedule(expression)
         self.run_on_startup = bool(function.trigger.get("runOnStartup"))
@@ -73,6 +77,11 @@ class TimerTrigger:
             previous = scheduled
 
     async def _fire(self, *, scheduled: datetime, past_due: bool) -> None:
+        if not self.may_fire():
+            logger.warning(
+                "Timer %s skips %s: its lock may have expired", self.function.name, scheduled
+            )
+            return
         # Awaited inline: the next occurrence is computed only after this run ends.
         request = TimerRequest(
             past_due=past_due,

@@ -22,8 +22,10 @@ from azure.functions.timer import TimerRequest
 from azure.storage.blob import BlobServiceClient
 
 from local.azurite import Azurite
+from local.host.loader import index_functions
 from local.host.process import LocalHostProcess
 from local.host.singleton import HOSTS_CONTAINER, BlobLease, listener_lock_name
+from local.host.timers import TimerTrigger
 from tests.logscan import remember_log_file
 from tests.waiting import wait_for
 
@@ -68,35 +70,61 @@ def two_hosts(azurite: Azurite, tmp_path: Path) -> Iterator[tuple[LocalHostProce
             host.close()
 
 
+def fired_by(out_dir: Path, host: LocalHostProcess) -> int:
+    return sum(r["pid"] == host.pid for r in records(out_dir))
+
+
 @pytest.mark.e2e
-def test_two_hosts_fire_each_tick_once_and_the_survivor_takes_over(
+def test_two_hosts_fire_each_tick_once_and_hand_over_when_one_stops_or_dies(
     two_hosts: tuple[LocalHostProcess, ...], tmp_path: Path, azurite: Azurite
 ) -> None:
-    """Each occurrence runs once between the two hosts; after the holder is killed
-    (SIGKILL: no release) the other host fires within a lease period, still once a tick."""
-    wait_for(lambda: len(records(tmp_path)) >= 4, "four ticks", timeout=30)
-    before = records(tmp_path)
-    holders = {r["pid"] for r in before}
+    """Each occurrence runs once between the two hosts. The holder stopped (SIGTERM)
+    releases its lock and the other fires next; started again, it waits; the new holder
+    killed (SIGKILL: no release), it fires again within a lease period."""
+    wait_for(lambda: len(records(tmp_path)) >= 3, "three ticks", timeout=30)
+    holders = {r["pid"] for r in records(tmp_path)}
     assert len(holders) == 1, "only the lock holder fires"
-    holder = next(h for h in two_hosts if h.pid in holders)
-    survivor = next(h for h in two_hosts if h is not holder)
-    holder.kill()
+    first = next(h for h in two_hosts if h.pid in holders)
+    second = next(h for h in two_hosts if h is not first)
+    first.stop()
+    assert "Singleton lock released" in first.logs()
+    wait_for(lambda: fired_by(tmp_path, second) >= 2, "the other host to fire", timeout=20)
+    first.start()
+    wait_for(lambda: "Timers are singletons" in first.logs(), "the restarted host", timeout=20)
+    ran_before_kill = fired_by(tmp_path, first)
+    second.kill()
     wait_for(
-        lambda: any(r["pid"] == survivor.pid for r in records(tmp_path)),
-        "the survivor to fire",
+        lambda: fired_by(tmp_path, first) >= ran_before_kill + 2,
+        "the restarted host to take over",
         timeout=40,
-    )
-    wait_for(
-        lambda: sum(r["pid"] == survivor.pid for r in records(tmp_path)) >= 3,
-        "three ticks on the survivor",
-        timeout=20,
     )
     occurrences = Counter(r["next"] for r in records(tmp_path))
     assert max(occurrences.values()) == 1, "an occurrence ran twice"
-    assert "Singleton lock acquired" in survivor.logs()
     blobs = BlobServiceClient.from_connection_string(azurite.connection_string)
     names = [b.name for b in blobs.get_container_client(HOSTS_CONTAINER).list_blobs("locks/")]
     assert any(n.endswith("/Host.Functions.tick.Listener") for n in names)
+
+
+def test_a_timer_whose_lock_may_have_expired_skips_its_run() -> None:
+    """may_fire False (a lease not renewed in time): the occurrence is skipped, not run."""
+    runs: list[int] = []
+    skipping = func.FunctionApp()
+
+    @skipping.timer_trigger(arg_name="timer", schedule="* * * * * *", run_on_startup=True)
+    def never(timer: func.TimerRequest) -> None:
+        runs.append(1)
+
+    (function,) = index_functions(skipping)
+
+    async def two_seconds() -> None:
+        trigger = TimerTrigger(function, may_fire=lambda: False)
+        task = asyncio.create_task(trigger.run())
+        await asyncio.sleep(2.2)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(two_seconds())
+    assert runs == []
 
 
 def test_one_lease_holder_at_a_time_and_a_release_frees_it(azurite: Azurite) -> None:
@@ -111,7 +139,7 @@ def test_one_lease_holder_at_a_time_and_a_release_frees_it(azurite: Azurite) -> 
             first, second = await asyncio.gather(one.acquire(), two.acquire())
             winner, loser = (one, two) if first else (two, one)
             renewed = await winner.renew()
-            await winner.release()
+            assert await winner.release()
             taken = await loser.acquire()
             stale = await winner.renew()
             await loser.release()
