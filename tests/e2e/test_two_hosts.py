@@ -16,6 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -107,22 +108,33 @@ def fig_event(index: int, run: str) -> bytes:
     return json.dumps(sample_event(moment, username=f"{run}-user{index}")).encode()
 
 
-def send_fig(host: LocalHostProcess, body: bytes, fig: FigCredentials) -> tuple[int, list[str]]:
-    """One Fig webhook: (status, EventIds of a 2xx); a connection that fails is status 0."""
+@dataclass(frozen=True)
+class Answer:
+    """What a sender got: the status (0: no answer), a 202's EventIds, whether it queued."""
+
+    status: int
+    ids: tuple[str, ...] = ()
+    queued: bool = False
+
+
+def send_fig(host: LocalHostProcess, body: bytes, fig: FigCredentials) -> Answer:
+    """One Fig webhook, as Fig sends it; a connection that fails is status 0."""
     headers = {"Authorization": fig.header, "Content-Type": "application/json; charset=utf-8"}
     try:
         response = requests.post(
             host.url("/api/fig/SecurityEvent"), data=body, headers=headers, timeout=60
         )
     except requests.ConnectionError:
-        return 0, []
-    ids = response.json().get("eventIds", []) if response.status_code == 202 else []
-    return response.status_code, ids
+        return Answer(0)
+    if response.status_code != 202:
+        return Answer(response.status_code)
+    reply = response.json()
+    return Answer(202, tuple(reply["eventIds"]), bool(reply.get("queued")))
 
 
 def send_all(
     targets: Sequence[LocalHostProcess], bodies: Sequence[bytes], fig: FigCredentials
-) -> list[tuple[int, list[str]]]:
+) -> list[Answer]:
     """Every body, alternately to each host, from 8 concurrent senders."""
     with ThreadPoolExecutor(8) as pool:
         return list(
@@ -143,8 +155,8 @@ def test_load_is_split_across_both_hosts_and_lands_once(
     """300 webhooks, half to each host: all 2xx, 300 distinct rows, none twice."""
     run = uuid.uuid4().hex[:6]
     results = send_all(hosts, [fig_event(i, run) for i in range(300)], fig)
-    assert Counter(status for status, _ in results) == {202: 300}
-    acked = [event_id for _, ids in results for event_id in ids]
+    assert Counter(a.status for a in results) == {202: 300}
+    acked = [event_id for a in results for event_id in a.ids]
     rows = landed(emulators)
     assert set(rows) == set(acked)
     assert len(rows) == 300
@@ -160,7 +172,7 @@ def test_an_outage_is_queued_by_both_and_drained_by_both_workers(
     offsets = [len(host.logs()) for host in hosts]
     emulators.stop_emulator("ingestion")
     try:
-        results: list[tuple[int, list[str]]] = []
+        results: list[Answer] = []
         for wave in range(8):  # waves, so each host queues envelopes of its own
             bodies = [fig_event(wave * 10 + i, run) for i in range(10)]
             results += send_all(hosts, bodies, fig)
@@ -170,8 +182,8 @@ def test_an_outage_is_queued_by_both_and_drained_by_both_workers(
     # before the other's next poll, as on a real service under a drain's load.
     emulators.ingestion.faults.add(Fault(delay=0.3, for_seconds=30))
     try:
-        assert Counter(status for status, _ in results) == {202: 80}
-        acked = {event_id for _, ids in results for event_id in ids}
+        assert Counter(a.status for a in results) == {202: 80}
+        acked = {event_id for a in results for event_id in a.ids}
         wait_for(lambda: set(landed(emulators)) >= acked or None, "the queued rows", timeout=90)
     finally:
         emulators.ingestion.faults.clear()
@@ -244,12 +256,16 @@ def test_the_same_signed_webhook_to_both_hosts_gives_one_row(
 def test_a_host_killed_mid_load_loses_nothing_it_acknowledged(
     hosts: Hosts, emulators: EmulatorStack, fig: FigCredentials
 ) -> None:
-    """SIGKILL one host mid-load: every event either host answered 2xx lands (in Sentinel
-    at once, or queued and drained by the survivor); what the dead host never answered is
-    resent to the survivor, as a sender retries. Only those resends may land twice."""
+    """SIGKILL one host mid-load, while ingestion refuses the first uploads (so both hosts
+    queue some): every event either host answered 2xx lands, in Sentinel at once or queued
+    and drained by the survivor (what the dead worker held reappears when its hold ends);
+    what the dead host never answered is resent to the survivor, as a sender retries. Only
+    those resends may land twice."""
     run = uuid.uuid4().hex[:6]
     bodies = [fig_event(i, run) for i in range(400)]
     victim, survivor = hosts
+    emulators.ingestion.faults.add(Fault(status=503, times=15))
+    offset = len(survivor.logs())
     with ThreadPoolExecutor(8) as pool:
         futures = [
             pool.submit(send_fig, hosts[index % 2], body, fig) for index, body in enumerate(bodies)
@@ -259,17 +275,17 @@ def test_a_host_killed_mid_load_loses_nothing_it_acknowledged(
         )
         victim.kill()  # mid-load: requests in flight on it get no answer
         results = [future.result() for future in futures]
-    acked = {event_id for _, ids in results for event_id in ids}
-    unanswered = [
-        body for body, (status, _) in zip(bodies, results, strict=True) if not 200 <= status < 300
-    ]
+    acked = {event_id for a in results for event_id in a.ids}
+    assert any(a.queued for a in results[::2]), "the killed host queued nothing"
+    unanswered = [body for body, a in zip(bodies, results, strict=True) if a.status != 202]
     assert unanswered, "the kill came after the load: nothing was tested"
     retried = send_all([survivor], unanswered, fig)
-    assert Counter(status for status, _ in retried) == {202: len(unanswered)}
-    everything = acked | {event_id for _, ids in retried for event_id in ids}
+    assert Counter(a.status for a in retried) == {202: len(unanswered)}
+    everything = acked | {event_id for a in retried for event_id in a.ids}
     assert len(everything) == 400
     wait_for(lambda: set(landed(emulators)) >= everything or None, "every row", timeout=90)
+    assert DELIVERED.search(survivor.logs()[offset:]), "the survivor drained nothing"
     twice = {event_id for event_id, n in landed(emulators).items() if n > 1}
-    resent = {event_id for _, ids in retried for event_id in ids}
+    resent = {event_id for a in retried for event_id in a.ids}
     assert twice <= resent, "an event answered once landed twice"
     assert len(twice) <= len(unanswered)
