@@ -92,15 +92,15 @@ class TableReplayLedger:
         """See ``ReplayLedger.keep``."""
         try:
             await asyncio.to_thread(upsert_entity, self._table, _entity(key, DELIVERED, now))
-        except AzureError as error:
-            unavailable("replay guard keep", error)  # logged; the claim expires by itself
+        except AzureError as error:  # the rows are taken; the claim expires by itself
+            logger.warning("Replay guard: keeping a delivered id failed (%s)", type(error).__name__)
 
     async def release(self, key: ReplayKey, token: str) -> None:
         """See ``ReplayLedger.release``."""
         try:
             await asyncio.to_thread(self._release, key, token)
-        except AzureError as error:
-            unavailable("replay guard release", error)  # logged; the claim expires by itself
+        except AzureError as error:  # the claim expires by itself
+            logger.warning("Replay guard: releasing a claim failed (%s)", type(error).__name__)
 
     def mark(self, key: ReplayKey) -> ReplayMark | None:
         """The mark held for ``key`` (sync; for tests and diagnostics)."""

@@ -14,11 +14,14 @@ import azure.functions as func
 import pytest
 from azure.data.tables import TableClient
 
+from local.azurite import ACCOUNT_KEY
 from local.emulators.stack import EmulatorStack
+from local.host.ports import free_port
 from shared.adapters.replay_table import TableReplayLedger
 from shared.adapters.replay_table import table_name as replay_table_name
 from shared.auth.standard_webhooks import decode_secret, sign
 from shared.bootstrap import root
+from shared.errors import UpstreamUnavailable
 from shared.sources.replay_guard import DELIVERED, ReplayWindows
 from tests.azure_fixtures import fresh_root, use_settings
 from tests.functions.app_functions import user_functions
@@ -169,3 +172,23 @@ def test_ids_that_are_not_safe_keys_are_hashed_and_case_is_kept() -> None:
     suffix = uuid.uuid4().hex
     for msg_id in (f"a/b#{suffix}", f"MSG_{suffix}", f"msg_{suffix}"):
         assert asyncio.run(ledger.claim(("demo", msg_id), now)) is not None
+
+
+def test_storage_down_is_a_503_for_the_claim_and_quiet_for_keep_and_release() -> None:
+    """No Table service: claim raises UpstreamUnavailable (the sender retries); keep and
+    release, which run once the answer is decided, only log."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}/devstoreaccount1"
+    connection = (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+        f"AccountKey={ACCOUNT_KEY};TableEndpoint={endpoint};"
+    )
+    ledger = TableReplayLedger(
+        TableClient.from_connection_string(connection, "replays", retry_total=0)
+    )
+    key = ("demo", "msg_down")
+    now = datetime.now(UTC)
+    with pytest.raises(UpstreamUnavailable):
+        asyncio.run(ledger.claim(key, now))
+    asyncio.run(ledger.keep(key, "etag", now))
+    asyncio.run(ledger.release(key, "etag"))
