@@ -14,12 +14,15 @@ machine name, lower-cased, cut to 32 characters.
 
 A host that does not hold the lease tries again every ``retry_seconds``; the holder
 renews it every ``RENEW_SECONDS`` and stops firing as soon as a renewal says the lease
-is gone (or no renewal succeeded for a whole lease period); a host that stops releases
-it, and one that dies loses it within ``LEASE_SECONDS``.
+is gone (or none succeeded for a whole lease period); a host that stops releases it,
+and one that dies loses it within ``LEASE_SECONDS``.
 
 Differences: the lease is 15 s (the shortest Blob storage grants) where the real
-host's listener lock is 60 s, and a host without the lease tries again every few
-seconds, not every minute, so a takeover after a crash shows within a test's patience.
+host's listener lock is 60 s; a host without the lease tries again every few seconds,
+not every minute, so a takeover after a crash shows within a test's patience; and the
+holder also renews just before each run, so a host whose lease was taken (or expired
+while its loop stalled) skips that run instead of firing beside the new holder until
+its next renewal.
 """
 
 from __future__ import annotations
@@ -154,11 +157,28 @@ class SingletonTimer:
         self._lease = lease
         self._retry_seconds = retry_seconds
         self._renewed = float("-inf")
-        # A host whose loop stalled past its lease must not fire on a lock it may have lost.
-        timer.may_fire = self._lease_is_fresh
+        self._lost = asyncio.Event()
+        timer.may_fire = self._confirm
 
     def _lease_is_fresh(self) -> bool:
         return time.monotonic() - self._renewed < LEASE_SECONDS - 1
+
+    async def _confirm(self) -> bool:
+        """Renew just before a run: a host that lost its lock (it expired while the loop
+        stalled, or was taken) skips the run and stops, rather than fire beside the new
+        holder until its next renewal. A storage error trusts a recent renewal."""
+        if not self._lease_is_fresh():
+            self._lost.set()
+            return False
+        try:
+            held = await self._lease.renew()
+        except AzureError:
+            return self._lease_is_fresh()
+        if not held:
+            self._lost.set()
+            return False
+        self._renewed = time.monotonic()
+        return True
 
     async def run(self) -> None:
         """Take the lock, fire while holding it, take it again when lost; until cancelled."""
@@ -169,6 +189,7 @@ class SingletonTimer:
                     await asyncio.sleep(self._retry_seconds)
                     continue
                 self._renewed = time.monotonic()
+                self._lost.clear()
                 logger.info("Singleton lock acquired (%s); timer %s fires here", lock, name)
                 listener = asyncio.create_task(self.timer.run())
                 try:
@@ -192,11 +213,24 @@ class SingletonTimer:
 
     async def _hold(self, listener: asyncio.Task[None]) -> None:
         """Renew until the lease is lost; a listener that dies of a bug raises here."""
+        lost = asyncio.create_task(self._lost.wait())
+        try:
+            await self._renew_until_lost(listener, lost)
+        finally:
+            lost.cancel()
+
+    async def _renew_until_lost(
+        self, listener: asyncio.Task[None], lost: asyncio.Task[bool]
+    ) -> None:
         while True:
-            done, _ = await asyncio.wait({listener}, timeout=RENEW_SECONDS)
-            if done:
+            done, _ = await asyncio.wait(
+                {listener, lost}, timeout=RENEW_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
+            if listener in done:
                 listener.result()  # raises what killed it; a listener never returns
                 return
+            if lost in done:
+                return  # a run found the lock gone
             try:
                 if not await self._lease.renew():
                     self._renewed = float("-inf")

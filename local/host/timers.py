@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from azure.functions.timer import TimerRequest
@@ -36,8 +36,8 @@ class TimerTrigger:
         function: The timer-triggered function.
         clock: Returns the current UTC time; a seam for tests.
         environ: The app settings, for ``%NAME%`` schedules.
-        may_fire: Asked before each run; False skips that occurrence (a singleton
-            lock this host may no longer hold).
+        may_fire: Awaited before each run; False skips that occurrence (a singleton
+            lock this host no longer holds).
     """
 
     def __init__(
@@ -45,7 +45,7 @@ class TimerTrigger:
         function: LoadedFunction,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         environ: Mapping[str, str] = os.environ,
-        may_fire: Callable[[], bool] = lambda: True,
+        may_fire: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.function = function
         self.may_fire = may_fire
@@ -77,7 +77,7 @@ class TimerTrigger:
             previous = scheduled
 
     async def _fire(self, *, scheduled: datetime, past_due: bool) -> None:
-        if not self.may_fire():
+        if self.may_fire is not None and not await self.may_fire():
             logger.warning(
                 "Timer %s skips %s: its lock may have expired", self.function.name, scheduled
             )

@@ -12,7 +12,7 @@ import json
 import os
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,17 @@ import azure.functions as func
 import pytest
 from azure.functions.timer import TimerRequest
 from azure.storage.blob import BlobServiceClient
+from azure.storage.blob.aio import BlobClient, BlobLeaseClient
 
 from local.azurite import Azurite
 from local.host.loader import index_functions
 from local.host.process import LocalHostProcess
-from local.host.singleton import HOSTS_CONTAINER, BlobLease, listener_lock_name
+from local.host.singleton import (
+    HOSTS_CONTAINER,
+    BlobLease,
+    SingletonTimer,
+    listener_lock_name,
+)
 from local.host.timers import TimerTrigger
 from tests.logscan import remember_log_file
 from tests.waiting import wait_for
@@ -117,7 +123,10 @@ def test_a_timer_whose_lock_may_have_expired_skips_its_run() -> None:
     (function,) = index_functions(skipping)
 
     async def two_seconds() -> None:
-        trigger = TimerTrigger(function, may_fire=lambda: False)
+        async def refuse() -> bool:
+            return False
+
+        trigger = TimerTrigger(function, may_fire=refuse)
         task = asyncio.create_task(trigger.run())
         await asyncio.sleep(2.2)
         task.cancel()
@@ -149,3 +158,76 @@ def test_one_lease_holder_at_a_time_and_a_release_frees_it(azurite: Azurite) -> 
             await two.close()
 
     assert asyncio.run(scenario()) == (True, True, True, False)
+
+
+class Runs:
+    """Which host ran each occurrence, in order, and an event per run."""
+
+    def __init__(self) -> None:
+        self.labels: list[str] = []
+        self._ran = asyncio.Event()
+
+    def add(self, label: str) -> None:
+        self.labels.append(label)
+        self._ran.set()
+
+    async def until(self, done: Callable[[list[str]], bool]) -> None:
+        """Wait for runs until ``done(labels)``."""
+        while not done(self.labels):
+            self._ran.clear()
+            await self._ran.wait()
+
+
+def labelled_timer(label: str, runs: Runs) -> TimerTrigger:
+    """A per-second timer named ``tick`` that records ``label`` when it runs."""
+    labelled = func.FunctionApp()
+
+    @labelled.timer_trigger(arg_name="timer", schedule="* * * * * *")
+    async def tick(timer: func.TimerRequest) -> None:
+        runs.add(label)
+
+    (function,) = index_functions(labelled)
+    return TimerTrigger(function)
+
+
+def test_a_host_whose_lease_is_taken_stops_firing_and_the_other_starts(
+    azurite: Azurite,
+) -> None:
+    """The lease broken under the holder (taken away, or expired while its loop stalled):
+    the holder renews before each run, so it skips its next run and stops; the other host
+    takes the lock and fires."""
+    name = listener_lock_name(f"broken-{uuid.uuid4().hex[:8]}", "tick")
+
+    async def scenario() -> tuple[str, list[str], list[str]]:
+        runs = Runs()
+        timers = [
+            SingletonTimer(
+                labelled_timer(label, runs),
+                BlobLease(azurite.connection_string, name),
+                retry_seconds=0.5,
+            )
+            for label in ("a", "b")
+        ]
+        tasks = [asyncio.create_task(timer.run()) for timer in timers]
+        try:
+            await runs.until(lambda labels: len(labels) >= 2)
+            holder = runs.labels[0]
+            other = "b" if holder == "a" else "a"
+            blob = BlobClient.from_connection_string(
+                azurite.connection_string, HOSTS_CONTAINER, name
+            )
+            async with blob:
+                await BlobLeaseClient(blob).break_lease(lease_break_period=0)
+            broken_at = len(runs.labels)
+            await runs.until(lambda labels: labels[broken_at:].count(other) >= 3)
+            return holder, runs.labels[:broken_at], runs.labels[broken_at:]
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    holder, before, after = asyncio.run(asyncio.wait_for(scenario(), timeout=30))
+    other = "b" if holder == "a" else "a"
+    assert set(before) == {holder}, "both fired before the break"
+    assert after.count(holder) <= 1, "the old holder kept firing (one run may be under way)"
+    assert after[-2:] == [other, other]
