@@ -21,6 +21,7 @@ from bench.flood import bench_flood
 from bench.incidents import bench_incidents
 from bench.intake import bench_cold_start, bench_intake
 from bench.sources import bench_wallarm
+from bench.two_hosts import bench_two_hosts
 from bench.workspaces import bench_workspaces
 
 
@@ -46,6 +47,7 @@ def main() -> int:
         bench_flood,
         bench_incidents,
         bench_workspaces,
+        lambda: bench_two_hosts(events=events, senders=senders),
     )
     for section in sections:
         print("\n".join(section()) + "\n", flush=True)

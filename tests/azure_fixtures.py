@@ -49,10 +49,12 @@ def azurite(state_dir: Path) -> Iterator[Azurite]:
 
 
 def storage_env(azurite: Azurite) -> dict[str, str]:
-    """Storage settings on ``azurite`` with a queue, containers and table of their own."""
+    """Storage settings on ``azurite`` with a queue, containers, tables and a host id (the
+    local host's timer locks) of their own."""
     suffix = uuid.uuid4().hex[:10]
     return {
         "AzureWebJobsStorage": azurite.connection_string,
+        "AzureFunctionsWebHost__hostid": f"host-{suffix}",
         "RETRY_QUEUE_NAME": f"retries-{suffix}",
         "RETRY_SPILL_CONTAINER": f"spill-{suffix}",
         "DEAD_LETTER_CONTAINER": f"dead-{suffix}",

@@ -119,6 +119,14 @@ resource healthTable 'Microsoft.Storage/storageAccounts/tableServices/tables@202
   name: healthTableName
 }
 
+// The Standard Webhooks replay guard every instance shares (shared/adapters/replay_table.py:
+// <HEALTH_TABLE_NAME>replays). The app would create it on first use; declared so the first
+// signed webhook after a deployment does not pay for it.
+resource replayTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: '${healthTableName}replays'
+}
+
 // Storage Blob Data Owner (b7e6dc6d-f1e8-4753-8033-0f276bb0955b): host storage (leases,
 // timer schedule monitor), the deployment package, the dead letters. Account scope: the host
 // creates its own containers (azure-webjobs-hosts, azure-webjobs-secrets).

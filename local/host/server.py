@@ -2,9 +2,11 @@
 
 Startup order follows the real host: app settings become environment variables, then
 the app is imported and indexed once, then listeners start; ``/admin/host/status``
-answers only once everything is listening. SIGTERM or SIGINT stops polling and timers,
-waits for running invocations (up to ``LOCAL_HOST_DRAIN_SECONDS``, default 30), then
-closes the server. After SIGKILL, held queue messages reappear when their hold expires.
+answers only once everything is listening. Timers are singletons across hosts that share
+``AzureWebJobsStorage`` and a host id (``local.host.singleton``). SIGTERM or SIGINT stops
+polling and timers (releasing their locks), waits for running invocations (up to
+``LOCAL_HOST_DRAIN_SECONDS``, default 30), then closes the server. After SIGKILL, held
+queue messages reappear when their hold expires, and timer locks when their lease does.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import logging
 import os
 import signal
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +28,13 @@ from local.host.invoke import thread_pool
 from local.host.loader import import_app, index_functions
 from local.host.ports import LOOPBACK
 from local.host.queues import DEFAULT_HOLD_SECONDS, QueueTrigger
+from local.host.singleton import BlobLease, SingletonTimer, host_id, listener_lock_name
 from local.host.timers import TimerTrigger
 
 logger = logging.getLogger(__name__)
 
 HOLD_OVERRIDE_ENV = "LOCAL_HOST_QUEUE_HOLD_SECONDS"
+STORAGE_SETTING = "AzureWebJobsStorage"
 DRAIN_ENV = "LOCAL_HOST_DRAIN_SECONDS"
 
 
@@ -69,9 +74,9 @@ async def serve(config: HostConfig) -> None:
         for function in functions
         if function.trigger_type == "queueTrigger"
     ]
-    timer_triggers = [
-        TimerTrigger(function) for function in functions if function.trigger_type == "timerTrigger"
-    ]
+    timer_triggers = _timers(
+        [TimerTrigger(f) for f in functions if f.trigger_type == "timerTrigger"], os.environ
+    )
     stopping = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
@@ -104,6 +109,27 @@ async def serve(config: HostConfig) -> None:
         await runner.cleanup()
         executor.shutdown(wait=False, cancel_futures=True)
         logger.info("Host stopped")
+
+
+def _timers(
+    timers: list[TimerTrigger], environ: Mapping[str, str]
+) -> list[TimerTrigger | SingletonTimer]:
+    """Each timer as a singleton across the hosts sharing AzureWebJobsStorage and a host id.
+
+    Without AzureWebJobsStorage (the real host refuses to start then) timers fire in
+    this host alone, as before.
+    """
+    storage = environ.get(STORAGE_SETTING)
+    if not timers or not storage:
+        if timers:
+            logger.warning("No %s: timers fire in this host, not as singletons", STORAGE_SETTING)
+        return list(timers)
+    host = host_id(environ)
+    logger.info("Timers are singletons for host id %s", host)
+    return [
+        SingletonTimer(timer, BlobLease(storage, listener_lock_name(host, timer.function.name)))
+        for timer in timers
+    ]
 
 
 async def _wait_for_stop(stopping: asyncio.Event, background: list[asyncio.Task[None]]) -> None:

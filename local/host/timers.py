@@ -4,9 +4,10 @@ As in the real host: ``%SETTING%`` schedules come from the app settings; ``runOn
 fires once at start; a failing run is logged and the schedule continues; runs of one
 timer never overlap (occurrences that pass while a run is still going are skipped).
 
-Differences: there is no schedule monitor (``useMonitor``) and no singleton lock across
-instances; ``past_due`` is true only when this process fires more than a second late
-(a sleep overrun), never for runs missed while the host was down.
+The host runs each timer as a singleton across instances (``local.host.singleton``).
+Differences: there is no schedule monitor (``useMonitor``); ``past_due`` is true only
+when this process fires more than a second late (a sleep overrun), never for runs missed
+while the host was down.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from azure.functions.timer import TimerRequest
@@ -35,6 +36,8 @@ class TimerTrigger:
         function: The timer-triggered function.
         clock: Returns the current UTC time; a seam for tests.
         environ: The app settings, for ``%NAME%`` schedules.
+        may_fire: Awaited before each run; False skips that occurrence (a singleton
+            lock this host no longer holds).
     """
 
     def __init__(
@@ -42,8 +45,10 @@ class TimerTrigger:
         function: LoadedFunction,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         environ: Mapping[str, str] = os.environ,
+        may_fire: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.function = function
+        self.may_fire = may_fire
         expression = resolve_app_setting(str(function.trigger["schedule"]), environ)
         self.schedule: Schedule = parse_schedule(expression)
         self.run_on_startup = bool(function.trigger.get("runOnStartup"))
@@ -72,6 +77,11 @@ class TimerTrigger:
             previous = scheduled
 
     async def _fire(self, *, scheduled: datetime, past_due: bool) -> None:
+        if self.may_fire is not None and not await self.may_fire():
+            logger.warning(
+                "Timer %s skips %s: its lock may have expired", self.function.name, scheduled
+            )
+            return
         # Awaited inline: the next occurrence is computed only after this run ends.
         request = TimerRequest(
             past_due=past_due,

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from shared.incidents.fleet import IncidentFleet
     from shared.incidents.forward import Forwarder
     from shared.retrying.worker import RetryDeps
+    from shared.sources.replay_guard import ReplayLedger
     from shared.telemetry.bridge_health import BridgeHealthWiring
 
 logger = logging.getLogger(__name__)
@@ -147,7 +148,24 @@ class Root:
 
     def sources(self) -> SourceCatalog:
         """Every source, each built alone from its own settings."""
-        return self._once("sources", lambda: SourceCatalog(self.settings(), self._memory))
+        return self._once(
+            "sources", lambda: SourceCatalog(self.settings(), self._memory, self.replay_ledger)
+        )
+
+    def replay_ledger(self) -> ReplayLedger:
+        """The Standard Webhooks replay ledger: a Table every instance shares."""
+
+        def build() -> ReplayLedger:
+            from shared.adapters.replay_table import build_replay_ledger
+
+            settings, clients = self.settings(), self.clients()
+            return build_replay_ledger(
+                settings.storage,
+                clients.storage_credential,
+                health_table_name=settings.health_table_name,
+            )
+
+        return self._once("replays", build)
 
     def intake_deps(self) -> IntakeDeps:
         """What every source's intake uses."""

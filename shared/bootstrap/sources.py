@@ -18,21 +18,23 @@ from shared.config.settings import Settings
 from shared.errors import ConfigError, FeatureOff, UnknownEventType
 from shared.sources import elastic_alerts, fig, ingest, wallarm
 from shared.sources.base import Source, SourceRoute
-from shared.sources.replay_guard import ReplayGuard
+from shared.sources.replay_guard import ReplayLedger
 
 
 @dataclass(frozen=True)
 class SourceMemory:
-    """What outlives a rebuild of the sources: Fig's verified secrets, delivered ids."""
+    """What outlives a rebuild of the sources, per process: Fig's verified secrets.
+
+    (Delivered webhook-ids are not here: every instance shares them in a Table.)
+    """
 
     fig_verifier: FigSecretVerifier
     fig_gate: CheckGate
-    replay_guard: ReplayGuard
 
     @classmethod
     def fresh(cls) -> SourceMemory:
         """Empty memories, and a bcrypt gate with its default bounds."""
-        return cls(FigSecretVerifier(), CheckGate(), ReplayGuard())
+        return cls(FigSecretVerifier(), CheckGate())
 
 
 _Builder = Callable[[Settings, SourceMemory], Source]
@@ -57,10 +59,14 @@ _BUILDERS: Mapping[str, _Builder] = {
 class SourceCatalog:
     """The sources of one set of settings, each built on first use and kept."""
 
-    def __init__(self, settings: Settings, memory: SourceMemory) -> None:
-        """Take the settings and the memory every rebuild shares."""
+    def __init__(
+        self, settings: Settings, memory: SourceMemory, replays: Callable[[], ReplayLedger]
+    ) -> None:
+        """Take the settings, the memory every rebuild shares and the replay ledger's
+        provider (built on a signed webhook's first claim)."""
         self._settings = settings
         self._memory = memory
+        self._replays = replays
         self._built: dict[str, Source] = {}
         self._lock = threading.Lock()
 
@@ -88,9 +94,7 @@ class SourceCatalog:
         config = settings.sources.get(route)
         if config is None:
             raise UnknownEventType("No such source.")
-        return self._get(
-            name, lambda: ingest.IngestSource(route, config, self._memory.replay_guard)
-        )
+        return self._get(name, lambda: ingest.IngestSource(route, config, self._replays))
 
     def for_route(self, route_info: SourceRoute, route: str) -> Source:
         """The source serving ``route_info``'s URL at ``route``."""

@@ -129,7 +129,7 @@ async def _deliver(
         return await _forward(source, parsed, deps, request)
     finally:
         if parsed.on_finished is not None:
-            parsed.on_finished()  # e.g. release a replay reservation never accepted
+            await parsed.on_finished()  # e.g. release a replay claim never accepted
 
 
 async def _forward(
@@ -140,7 +140,7 @@ async def _forward(
     if parsed.test:
         logger.info("%s test delivery answered; nothing forwarded", source.name)
         return Reply(200, {"forwarded": False, "test": True})
-    if parsed.duplicate:
+    if parsed.duplicate or (parsed.claim is not None and not await parsed.claim()):
         return Reply(200, {"forwarded": False, "duplicate": True})
     enabled = source.enabled_event_types()
     rows = [row for row in parsed.rows if enabled is None or row.get("EventType") in enabled]
@@ -154,7 +154,7 @@ async def _forward(
     stream = source.table().stream
     handed_off = await _send(deps, source.name, stream, rows, request)
     if parsed.on_accepted is not None:
-        parsed.on_accepted()  # every row is in Sentinel or durably stored: safe to remember
+        await parsed.on_accepted()  # every row is in Sentinel or durably stored: safe to remember
     accepted = len(rows) - handed_off.queued - handed_off.dead_lettered
     record_rows(
         deps.telemetry,

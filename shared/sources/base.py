@@ -11,7 +11,7 @@ docs/adding-a-source.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -39,11 +39,13 @@ class Parsed:
     ``test_rows`` marks rows that are a test delivery's, written marked as tests (Wallarm's
     "Test integration" shows one row in Sentinel): sent, and counted as a test.
     ``duplicate`` marks a delivery already taken (e.g. a repeated ``webhook-id``): 200,
-    nothing sent. ``on_accepted``, when set, is called once every row was accepted by
-    Sentinel or durably handed off (and only then), e.g. to remember a delivered message
-    id so a repeat is answered without a second row. ``on_finished``, when set, is called
-    once the request is over, whatever its outcome (after ``on_accepted`` on success),
-    e.g. to release a message id reserved as in flight that was not delivered.
+    nothing sent. ``claim``, when set, is awaited before anything is sent: False makes
+    the request a duplicate (e.g. another copy of the message is delivered or in flight,
+    on this instance or another). ``on_accepted``, when set, is awaited once every row
+    was accepted by Sentinel or durably handed off (and only then), e.g. to keep a
+    delivered message id so a repeat is answered without a second row. ``on_finished``,
+    when set, is awaited once the request is over, whatever its outcome (after
+    ``on_accepted`` on success), e.g. to release a claim that was not delivered.
     """
 
     rows: Sequence[dict[str, Any]]
@@ -51,8 +53,9 @@ class Parsed:
     test_rows: bool = False
     event_types: Sequence[str] = field(default_factory=tuple)
     duplicate: bool = False
-    on_accepted: Callable[[], None] | None = None
-    on_finished: Callable[[], None] | None = None
+    claim: Callable[[], Awaitable[bool]] | None = None
+    on_accepted: Callable[[], Awaitable[None]] | None = None
+    on_finished: Callable[[], Awaitable[None]] | None = None
 
 
 class Authenticator(Protocol):

@@ -12,13 +12,14 @@ dynamic column. A table of its own is filled by column name: the bridge's column
 and every other column from the field of the same name in the payload's ``data`` object
 (or in the payload itself when it has no ``data`` object).
 
-The signature is checked by ``StandardWebhooksAuth``. A ``webhook-id`` is *reserved* as
-in flight before its row is shaped and sent, atomically, so of several copies sent at
-once exactly one is delivered and the others get the duplicate answer (200, no row). A
-delivered id is remembered for ``ReplayGuard``'s window; one whose delivery failed (400,
-503, anything) is released when the request ends, so the sender's retry is taken. The
-memory is per instance and per process: it complements de-duplication by ``EventId`` in
-KQL, it does not replace it (the scale-out issue moves it into a shared Table).
+The signature is checked by ``StandardWebhooksAuth``. A ``webhook-id`` is *claimed* as
+in flight before its row is sent, atomically across every instance (a Table the
+instances share: ``shared.sources.replay_guard``), so of several copies sent at once,
+to one instance or to several, exactly one is delivered and the others get the
+duplicate answer (200, no row). A delivered id is kept for the guard's window; one whose
+delivery failed (503, anything) is released when the request ends, so the sender's
+retry is taken. A body refused at parse (400) never claims its id. The guard
+complements de-duplication by ``EventId`` in KQL, it does not replace it.
 
 A bound source (:meth:`IngestSources.bind`) serves one route; its settings come from an
 injected provider, like a clock, because its table depends on them.
@@ -27,8 +28,8 @@ injected provider, like a clock, because its table depends on them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from shared.auth.standard_webhooks import StandardWebhooksAuth, message_id
@@ -41,7 +42,7 @@ from shared.rows.schema import TableSchema, load_table
 from shared.rows.timepolicy import time_generated, timestamp_or_none
 from shared.sources.base import Parsed, SourceRoute
 from shared.sources.media import check_json_media
-from shared.sources.replay_guard import ReplayGuard
+from shared.sources.replay_guard import ReplayLedger, ReplayTicket
 
 if TYPE_CHECKING:
     from shared.config.ingest import IngestConfig
@@ -118,12 +119,15 @@ class IngestSource:
     off_without_secret = False  # a listed source without its secret is misconfigured: 503
     batch_body_bytes = None  # one event per request: MAX_BODY_BYTES
 
-    def __init__(self, route: str, config: IngestConfig, guard: ReplayGuard) -> None:
-        """Serve ``route`` as ``config`` says; ``guard`` is shared by every route."""
+    def __init__(
+        self, route: str, config: IngestConfig, ledger: Callable[[], ReplayLedger]
+    ) -> None:
+        """Serve ``route`` as ``config`` says; ``ledger`` gives the replay ledger every
+        route (and every instance) shares, built on first use."""
         self.route = route
         self.name = source_name(route)
         self._table = load_table(config.table)
-        self._guard = guard
+        self._ledger = ledger
         self.authenticator = StandardWebhooksAuth(config.secret_names)
 
     def table(self) -> TableSchema:
@@ -135,24 +139,18 @@ class IngestSource:
         return None
 
     def parse(self, route: str, request: InboundRequest) -> Parsed:
-        """One message, one row; a repeated ``webhook-id`` gives no row (answered 200)."""
+        """One message, one row, claimed before delivery (a repeated ``webhook-id``: 200)."""
         check_json_media(request.headers)
         msg_id = message_id(request.headers)
-        key = (self.route, msg_id)
-        if not self._guard.reserve(key):
-            logger.info("%s: webhook-id already delivered or in flight; no second row", self.name)
-            return Parsed(rows=[], duplicate=True)
-        try:
-            payload = parse_json(request.body)
-            row = shape(self.table(), self.route, msg_id, payload, request.received)
-        except BaseException:
-            self._guard.release(key)
-            raise
+        payload = parse_json(request.body)
+        row = shape(self.table(), self.route, msg_id, payload, request.received)
+        ticket = ReplayTicket(self._ledger(), (self.route, msg_id), request.received)
         return Parsed(
             rows=[row],
             event_types=[row["EventType"]] if "EventType" in row else [],
-            on_accepted=partial(self._guard.remember, key),
-            on_finished=partial(self._guard.release, key),
+            claim=ticket.claim,
+            on_accepted=ticket.keep,
+            on_finished=ticket.finish,
         )
 
 

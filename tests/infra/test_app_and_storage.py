@@ -208,7 +208,8 @@ def test_the_site_is_flex_python_https_and_identity_only() -> None:
 
 
 def test_storage_is_keyless_and_holds_the_queue_and_containers() -> None:
-    """No shared keys, TLS 1.2, no public blobs; the containers, the queue and the health table."""
+    """No shared keys, TLS 1.2, no public blobs; the containers, the queue, the health table
+    and the replay table (the app's name for it: shared/adapters/replay_table.py)."""
     account = one_resource(STORAGE, "Microsoft.Storage/storageAccounts").body["properties"]
     assert account["allowSharedKeyAccess"] is False
     assert account["allowBlobPublicAccess"] is False
@@ -223,7 +224,7 @@ def test_storage_is_keyless_and_holds_the_queue_and_containers() -> None:
     queues = {r.body["name"] for r in _resources_of(STORAGE, "queueServices/queues")}
     assert queues == {"retryQueueName"}
     tables = {r.body["name"] for r in _resources_of(STORAGE, "tableServices/tables")}
-    assert tables == {"healthTableName"}
+    assert tables == {"healthTableName", "${healthTableName}replays"}
 
 
 def test_key_vault_is_rbac_only_and_protected() -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import pytest
 
@@ -15,26 +18,27 @@ from shared.inbound.request import InboundRequest
 from shared.rows.schema import load_table
 from shared.sources import ingest
 from shared.sources.base import Parsed
-from shared.sources.replay_guard import ReplayGuard
+from shared.sources.replay_guard import (
+    DELIVERED,
+    IN_FLIGHT,
+    MemoryReplayLedger,
+    ReplayMark,
+    ReplayWindows,
+    is_free,
+)
 from tests.payloads import raw
 from tests.unit.test_intake import BASE_SETTINGS
 
+_T = TypeVar("_T")
 RECEIVED = datetime(2022, 11, 3, 20, 30, tzinfo=UTC)  # a few minutes after the spec's payload
 CONFIG = {"acme": {"stream": "Custom-BridgeEvents", "secretNames": ["acme-2", "acme-1"]}}
 SETTINGS = Settings.from_env({**BASE_SETTINGS, "INGEST_SOURCES": json.dumps(CONFIG)})
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def bound(guard: ReplayGuard | None = None) -> ingest.IngestSource:
+def bound(ledger: MemoryReplayLedger | None = None) -> ingest.IngestSource:
     config = SETTINGS.ingest.sources["acme"]
-    return ingest.IngestSource("acme", config, guard or ReplayGuard())
+    chosen = ledger or MemoryReplayLedger()
+    return ingest.IngestSource("acme", config, lambda: chosen)
 
 
 def parse(
@@ -96,7 +100,7 @@ def test_wallarm_header_setting_must_be_a_header_name() -> None:
 @pytest.mark.parametrize("route", ["other", "ACME", "acme/x", "", "-acme"])
 def test_unlisted_or_malformed_source_names_are_404(route: str) -> None:
     """Only sources listed in INGEST_SOURCES exist."""
-    catalog = SourceCatalog(SETTINGS, SourceMemory.fresh())
+    catalog = SourceCatalog(SETTINGS, SourceMemory.fresh(), MemoryReplayLedger)
 
     def listed() -> None:
         ingest.route_of(route).check_route(route)
@@ -139,70 +143,109 @@ def test_event_id_is_the_message_id() -> None:
     assert one == again != other
 
 
+async def awaited(hook: Callable[[], Awaitable[_T]]) -> _T:
+    return await hook()
+
+
+def claimed(parsed: Parsed) -> bool:
+    assert parsed.claim is not None
+    return asyncio.run(awaited(parsed.claim))
+
+
+def finish(parsed: Parsed, *, accepted: bool) -> None:
+    assert parsed.on_accepted is not None
+    assert parsed.on_finished is not None
+    if accepted:
+        asyncio.run(awaited(parsed.on_accepted))
+    asyncio.run(awaited(parsed.on_finished))
+
+
 def test_a_message_in_flight_is_a_duplicate_and_a_failed_one_is_released() -> None:
-    """While one copy is in flight others get no row; a delivery that failed (on_finished
-    without on_accepted) frees the id, so the sender's retry gives a row."""
-    source = bound(ReplayGuard())
+    """While one copy is in flight others are not claimed; a delivery that failed (finished
+    without acceptance) frees the id, so the sender's retry is claimed."""
+    source = bound()
     first = parse(source, b"{}")
     assert len(first.rows) == 1
-    assert parse(source, b"{}").duplicate  # in flight: reserved before delivery
-    assert first.on_finished is not None
-    first.on_finished()  # the delivery failed (503): released
+    assert claimed(first)
+    assert not claimed(parse(source, b"{}"))  # in flight: claimed before delivery
+    finish(first, accepted=False)  # the delivery failed (503): released
     retry = parse(source, b"{}")
-    assert len(retry.rows) == 1
-    assert retry.on_accepted is not None
-    assert retry.on_finished is not None
-    retry.on_accepted()
-    retry.on_finished()  # after acceptance, finishing keeps it remembered
-    assert parse(source, b"{}").rows == []
-    assert len(parse(source, b"{}", "msg_2").rows) == 1
+    assert claimed(retry)
+    finish(retry, accepted=True)  # after acceptance, finishing keeps it
+    assert not claimed(parse(source, b"{}"))
+    assert claimed(parse(source, b"{}", "msg_2"))
 
 
-def test_a_body_refused_at_parse_releases_its_reservation() -> None:
+def test_a_duplicates_finish_leaves_the_claim_it_did_not_make() -> None:
+    """A copy that lost the claim releases nothing when its request ends."""
+    ledger = MemoryReplayLedger()
+    source = bound(ledger)
+    first, copy = parse(source, b"{}"), parse(source, b"{}")
+    assert claimed(first)
+    assert not claimed(copy)
+    finish(copy, accepted=False)
+    assert ledger.mark(("acme", "msg_1")) == ReplayMark(IN_FLIGHT, RECEIVED)
+
+
+def test_a_body_refused_at_parse_claims_nothing() -> None:
     """A 400 for the body leaves the id free: the fixed message can still be sent."""
-    source = bound(ReplayGuard())
+    source = bound()
     with pytest.raises(MalformedPayload):
         parse(source, b'{"a": 1e400}')
-    assert len(parse(source, b"{}").rows) == 1
+    assert claimed(parse(source, b"{}"))
 
 
-def test_only_one_of_many_concurrent_reservations_wins() -> None:
-    """reserve is atomic: 20 threads racing for one id, exactly one claim."""
-    import threading
+def test_only_one_of_many_concurrent_claims_wins() -> None:
+    """claim is atomic: 20 claims racing for one id, exactly one wins."""
+    ledger = MemoryReplayLedger()
 
-    guard = ReplayGuard()
-    barrier = threading.Barrier(20)
-    wins: list[bool] = []
+    async def race() -> list[str | None]:
+        claims = [ledger.claim(("acme", "m"), RECEIVED) for _ in range(20)]
+        return list(await asyncio.gather(*claims))
 
-    def claim() -> None:
-        barrier.wait()
-        wins.append(guard.reserve(("acme", "msg_race")))
-
-    threads = [threading.Thread(target=claim) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(wins) == [False] * 19 + [True]
+    tokens = asyncio.run(race())
+    assert sum(token is not None for token in tokens) == 1
 
 
-def test_replay_memory_is_bounded_in_time_and_size() -> None:
-    """Ids are forgotten after the window, and the oldest go first when full."""
-    clock = Clock()
-    guard = ReplayGuard(window_seconds=60, max_entries=2, monotonic=clock)
-    guard.remember(("acme", "a"))
-    guard.remember(("acme", "b"))
-    guard.remember(("acme", "c"))
-    assert [guard.seen(("acme", k)) for k in "abc"] == [False, True, True]
-    clock.now += 61
-    assert not guard.seen(("acme", "c"))
+WINDOWS = ReplayWindows(delivered=timedelta(minutes=10), in_flight=timedelta(seconds=240))
 
 
-def test_memory_is_per_source() -> None:
-    """The same webhook-id from two sources is two messages."""
-    guard = ReplayGuard()
-    guard.remember(("acme", "msg_1"))
-    assert not guard.seen(("other", "msg_1"))
+@pytest.mark.parametrize(
+    ("mark", "age", "free"),
+    [
+        (None, timedelta(0), True),
+        (DELIVERED, timedelta(minutes=10), False),
+        (DELIVERED, timedelta(minutes=10, seconds=1), True),
+        (IN_FLIGHT, timedelta(seconds=240), False),
+        (IN_FLIGHT, timedelta(seconds=241), True),
+        (DELIVERED, -timedelta(minutes=30), False),  # stamped by a clock running ahead
+    ],
+)
+def test_a_mark_holds_its_id_for_its_window(mark: str | None, age: timedelta, free: bool) -> None:
+    """Delivered ids hold for the replay window, claims in flight for the in-flight one."""
+    held = None if mark is None else ReplayMark(mark, RECEIVED)
+    assert is_free(held, RECEIVED + age, WINDOWS) is free
+
+
+def test_an_expired_mark_is_claimed_again_relative_to_the_injected_time() -> None:
+    """A kept id is a duplicate within the window and free after it (times are the
+    requests' receive times, not the wall clock)."""
+    ledger = MemoryReplayLedger(windows=WINDOWS)
+    key = ("acme", "m")
+    token = asyncio.run(ledger.claim(key, RECEIVED))
+    assert token is not None
+    asyncio.run(ledger.keep(key, token, RECEIVED))
+    assert asyncio.run(ledger.claim(key, RECEIVED + timedelta(minutes=10))) is None
+    assert asyncio.run(ledger.claim(key, RECEIVED + timedelta(minutes=11))) is not None
+
+
+def test_memory_ledger_is_bounded_and_per_source() -> None:
+    """The oldest ids go first when full; the same webhook-id from two sources is two."""
+    ledger = MemoryReplayLedger(max_entries=2)
+    for msg in "abc":
+        asyncio.run(ledger.claim(("acme", msg), RECEIVED))
+    assert [ledger.mark(("acme", k)) is not None for k in "abc"] == [False, True, True]
+    assert asyncio.run(ledger.claim(("other", "c"), RECEIVED)) is not None
 
 
 @pytest.mark.parametrize("body", [b"", b"{", b"NaN"])

@@ -17,6 +17,7 @@ from shared.inbound.pipeline import Reply, serve
 from shared.inbound.request import InboundRequest
 from shared.sources import fig
 from shared.sources.base import SourceRoute
+from shared.sources.replay_guard import MemoryReplayLedger
 from shared.telemetry.counting import Telemetry
 from shared.telemetry.metrics import Counters
 from tests.fakes import FakeDeadLetters, FakeQueue, FakeSecrets, FakeSink
@@ -54,7 +55,8 @@ class World:
             retry_base_seconds=self.settings.retry_base_seconds,
             retry_max_seconds=self.settings.retry_max_seconds,
         )
-        self.sources = SourceCatalog(self.settings, SourceMemory.fresh())
+        self.ledger = MemoryReplayLedger()
+        self.sources = SourceCatalog(self.settings, SourceMemory.fresh(), lambda: self.ledger)
 
     def serve(self, route_info: SourceRoute, route: str, request: InboundRequest) -> Reply:
         """The request through the pipeline, to the source at ``route_info``/``route``."""

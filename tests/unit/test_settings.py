@@ -7,6 +7,7 @@ import pytest
 from shared.bootstrap.sources import SourceCatalog, SourceMemory
 from shared.config.settings import SETTINGS, Settings
 from shared.errors import ConfigError, FeatureOff
+from shared.sources.replay_guard import MemoryReplayLedger
 
 VALID = {
     "KEY_VAULT_URI": "https://kv-bridge.vault.azure.net/",
@@ -73,7 +74,7 @@ def test_a_feature_setting_turns_off_only_that_feature() -> None:
 def test_unknown_fig_event_types_turn_off_fig_alone() -> None:
     """FIG_EVENT_TYPES naming an unknown type: Fig is off and says which; Wallarm is built."""
     settings = Settings.from_env({**VALID, "FIG_EVENT_TYPES": "SecurityEvent,Logins"})
-    catalog = SourceCatalog(settings, SourceMemory.fresh())
+    catalog = SourceCatalog(settings, SourceMemory.fresh(), MemoryReplayLedger)
     with pytest.raises(FeatureOff) as off:
         catalog.source("fig")
     assert "Logins" in off.value.problems[0]

@@ -1,0 +1,149 @@
+"""Two instances: two local hosts of the app on one Azurite and one set of emulators.
+
+The same Fig load runs first against one host, then split across two hosts started with
+the same settings (what Flex Consumption does when it scales out), with the same total
+number of concurrent senders. Each host's throughput, their sum and the single host's
+figure come from the same run; lost and duplicated rows are counted from the ingestion
+emulator's store. On a 2-core machine that also runs the load generator, the sum cannot
+double; it must not fall.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+
+from bench.env import local_azure
+from bench.load import LoadResult, run_load, security_event
+from local.emulators.stack import EmulatorStack
+from local.host.process import LocalHostProcess
+from shared.auth.fig import hash_fig_secret
+
+STREAM = "Custom-FigEvents"
+
+
+def _accepted(result: LoadResult) -> int:
+    return sum(n for status, n in result.statuses.items() if 200 <= status < 300)
+
+
+def _integrity(stack: EmulatorStack, accepted: int) -> tuple[int, int, int]:
+    """(lost, extra duplicates, uploads): 2xx answers without a row, rows beyond one per
+    event, and the upload requests the ingestion emulator took."""
+    ids = [r.row["EventId"] for r in stack.ingestion.rows(STREAM)]
+    uploads = int(stack.ingestion.stats()["streams"].get(STREAM, {}).get("requests", 0))
+    return max(0, accepted - len(set(ids))), len(ids) - len(set(ids)), uploads
+
+
+def _row(
+    name: str, rate: float, latency: LoadResult, accepted: int, tally: tuple[str, ...] = ()
+) -> str:
+    lost, extra, uploads = tally or ("", "", "")
+    return (
+        f"  {name:<24} {rate:>9.0f} {latency.p50_ms:>7.1f} {latency.p99_ms:>7.1f}"
+        f" {accepted:>6} {lost:>5} {extra:>6} {uploads:>8}"
+    )
+
+
+async def _split(urls: list[str], secret: str, events: int, senders: int) -> list[LoadResult]:
+    """One generator (as for the single host) and one queue of events; each sender is
+    bound to one host in turn, so the hosts share the work the way a balancer spreads
+    connections: a faster host serves more, and neither idles while the other finishes.
+    Each host's result covers the whole run's time, so the rates add up."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(events):
+        queue.put_nowait(index)
+    latencies: list[list[float]] = [[] for _ in urls]
+    statuses: list[dict[int, int]] = [{} for _ in urls]
+    headers = {"Authorization": f"Secret {secret}", "Content-Type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=senders)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=600)
+    ) as session:
+
+        async def sender(host: int) -> None:
+            while not queue.empty():
+                index = queue.get_nowait()
+                began = time.perf_counter()
+                body = security_event(index)
+                async with session.post(urls[host], data=body, headers=headers) as response:
+                    await response.read()
+                    counts = statuses[host]
+                    counts[response.status] = counts.get(response.status, 0) + 1
+                latencies[host].append(time.perf_counter() - began)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender(i % len(urls)) for i in range(senders)))
+        elapsed = time.perf_counter() - started
+    return [
+        LoadResult(len(latencies[i]), elapsed, latencies[i], statuses[i]) for i in range(len(urls))
+    ]
+
+
+def _combined(results: list[LoadResult]) -> float:
+    """Every host's events over the run's time (one generator, one clock)."""
+    return sum(r.events for r in results) / max(r.seconds for r in results)
+
+
+def bench_two_hosts(*, events: int, senders: int, rounds: int = 2) -> list[str]:
+    """One host, then two hosts sharing storage and emulators: throughput and integrity.
+
+    Both hosts run throughout (the second idles while the first is measured alone), and
+    the two set-ups alternate for ``rounds`` rounds; the best round of each is printed,
+    lost and duplicated rows are counted over every round.
+    """
+    lines = [
+        f"Two instances: {events:,} Fig webhooks from {senders} concurrent senders, to one",
+        "local host, then split across two hosts on the same Azurite and emulators (half the",
+        "senders bound to each, one queue of events, one generator); alternated, best of",
+        f"{rounds} rounds each. Noisy: one 2-core machine runs both hosts, the emulators,",
+        "Azurite and the load generator; each host coalesces only its own half, so it makes",
+        "more, smaller uploads.",
+        f"  {'':<24} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'2xx':>6} {'lost':>5}"
+        f" {'dupes':>6} {'uploads':>8}",
+    ]
+    secret = str(uuid.uuid4())
+    singles: list[LoadResult] = []
+    splits: list[list[LoadResult]] = []
+    lost = {"one": 0, "two": 0}
+    extra = {"one": 0, "two": 0}
+    uploads: dict[int, int] = {}  # id of a round's result -> its uploads
+    with tempfile.TemporaryDirectory() as scratch, local_azure(Path(scratch)) as (stack, env):
+        stack.keyvault.set_secret("fig-secret-hash", hash_fig_secret(secret))
+        with LocalHostProcess(env=env) as first, LocalHostProcess(env=env) as second:
+            urls = [host.url("/api/fig/SecurityEvent") for host in (first, second)]
+            for url in urls:
+                run_load(url, secret, events=50, senders=senders // 2)  # warm up
+            for _ in range(rounds):
+                stack.ingestion.reset()
+                singles.append(run_load(urls[0], secret, events=events, senders=senders))
+                missing, dupes, uploads[id(singles[-1])] = _integrity(stack, _accepted(singles[-1]))
+                lost["one"] += missing
+                extra["one"] += dupes
+                stack.ingestion.reset()
+                splits.append(asyncio.run(_split(urls, secret, events, senders)))
+                missing, dupes, uploads[id(splits[-1])] = _integrity(
+                    stack, sum(_accepted(r) for r in splits[-1])
+                )
+                lost["two"] += missing
+                extra["two"] += dupes
+    one = max(singles, key=lambda r: r.rate)
+    results = max(splits, key=_combined)
+    tally = (str(lost["one"]), str(extra["one"]), str(uploads[id(one)]))
+    lines.append(_row("one host", one.rate, one, _accepted(one), tally))
+    for index, result in enumerate(results):
+        lines.append(_row(f"two hosts: host {index + 1}", result.rate, result, _accepted(result)))
+    combined = _combined(results)
+    slowest = max(results, key=lambda r: r.p99_ms)
+    accepted = sum(_accepted(r) for r in results)
+    tally = (str(lost["two"]), str(extra["two"]), str(uploads[id(results)]))
+    lines.append(_row("two hosts: sum", combined, slowest, accepted, tally))
+    lines += [
+        f"  sum / one host: {combined / one.rate:.2f}x (p50/p99 of the sum: the slower host's;",
+        "  lost and dupes: over every round)",
+    ]
+    return lines
