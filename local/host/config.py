@@ -16,6 +16,10 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 POLLING_OVERRIDE_ENV = "LOCAL_HOST_MAX_POLLING_INTERVAL_SECONDS"
+HOST_JSON_OVERRIDE_PREFIX = "AzureFunctionsJobHost__"
+"""App settings that override host.json values, as the real host reads them:
+``AzureFunctionsJobHost__extensions__queues__batchSize=4`` sets that key ("Override
+host.json values" in the Functions host.json reference)."""
 _TIMESPAN = re.compile(r"(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d+))?")
 
 
@@ -94,6 +98,7 @@ def load_host_options(path: Path | None, environ: Mapping[str, str] = os.environ
     ``maxPollingInterval`` so tests need not wait for the one-minute default.
     """
     document = _read_json(path) if path is not None and path.exists() else {}
+    _apply_overrides(document, environ)
     extensions = document.get("extensions", {})
     http = extensions.get("http", {})
     queues = extensions.get("queues", {})
@@ -171,6 +176,23 @@ def _create_keys_file(path: Path) -> None:
         pass
     finally:
         temp_path.unlink()
+
+
+def _apply_overrides(document: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """Set each ``AzureFunctionsJobHost__a__b`` setting's value at ``document["a"]["b"]``
+    (keys matched case-insensitively, as the host's configuration does)."""
+    for name, value in environ.items():
+        if not name.startswith(HOST_JSON_OVERRIDE_PREFIX):
+            continue
+        *parents, leaf = name[len(HOST_JSON_OVERRIDE_PREFIX) :].split("__")
+        node = document
+        for part in parents:
+            key = next((k for k in node if k.lower() == part.lower()), part)
+            child = node.get(key)
+            if not isinstance(child, dict):
+                child = node[key] = {}
+            node = child
+        node[next((k for k in node if k.lower() == leaf.lower()), leaf)] = value
 
 
 def _read_json(path: Path) -> dict[str, Any]:

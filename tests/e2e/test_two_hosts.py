@@ -76,6 +76,10 @@ def hosts(
         "RETRY_MAX_SECONDS": "2",
         # A message the killed host held reappears after 10 s, not the real host's 10 min.
         "LOCAL_HOST_QUEUE_HOLD_SECONDS": "10",
+        # One message at a time per host (an app setting overriding host.json, as in
+        # Azure): with host.json's 16, the first host to poll after an outage can take
+        # every envelope of the drain in one batch and the other worker gets none.
+        "AzureFunctionsJobHost__extensions__queues__batchSize": "1",
         "INGEST_SOURCES": json.dumps(
             {"demo": {"stream": INGEST_STREAM, "secretNames": ["demo-whsec"]}}
         ),

@@ -121,3 +121,17 @@ def test_connections_default_to_azure_web_jobs_storage() -> None:
     assert connection_string("Other", {"Other": "other-conn"}) == "other-conn"
     with pytest.raises(AppLoadError, match="Other"):
         connection_string("Other", {})
+
+
+def test_app_settings_override_host_json_as_the_real_host_reads_them(tmp_path: Path) -> None:
+    """AzureFunctionsJobHost__extensions__queues__batchSize overrides host.json's value,
+    keys matched without regard to case; a missing section is created."""
+    path = tmp_path / "host.json"
+    path.write_text(json.dumps({"extensions": {"queues": {"batchSize": 16}}}))
+    overrides = {
+        "AzureFunctionsJobHost__Extensions__Queues__BatchSize": "2",
+        "AzureFunctionsJobHost__extensions__http__routePrefix": "bridge",
+    }
+    options = load_host_options(path, overrides)
+    assert (options.queues.batch_size, options.route_prefix) == (2, "bridge")
+    assert load_host_options(path, environ={}).queues.batch_size == 16
