@@ -14,12 +14,10 @@ is off, named by ``/api/health``, and everything else keeps working.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from types import MappingProxyType
-from urllib.parse import urlparse
 
 from shared.config import dcr_routes, incident_sources
 from shared.config import incidents as incident_config
@@ -27,18 +25,23 @@ from shared.config.catalog import (
     DEFAULT_MAX_BODY_BYTES,
     SETTING_NAMES,
     SETTINGS,
-    SETTINGS_BY_NAME,
     Setting,
 )
 from shared.config.ingest import IngestSettings, parse_sources
+from shared.config.reader import (
+    MAX_BUDGET_HOURS,
+    MAX_QUEUE_NAME,
+    Reader,
+    header_name,
+    storage_name,
+    table_name,
+    web_url,
+)
 from shared.config.search import SearchSettings, parse_search_settings
 from shared.config.storage import StorageConnection, parse_storage_connection
 from shared.errors import ConfigError
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "SETTINGS", "SETTING_NAMES", "Setting", "Settings"]
-
-_TRUE = {"true", "1", "yes"}
-_FALSE = {"false", "0", "no"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read and check every setting; raise one ConfigError naming every problem."""
-        reader = _Reader(environ)
+        reader = Reader(environ)
         settings = cls(
             key_vault_uri=reader.https_url("KEY_VAULT_URI"),
             key_vault_verify_challenge_resource=reader.boolean(
@@ -102,15 +105,15 @@ class Settings:
             fig_event_types=reader.name_set("FIG_EVENT_TYPES"),
             max_body_bytes=reader.positive_int("MAX_BODY_BYTES"),
             max_rows_per_request=reader.positive_int("MAX_ROWS_PER_REQUEST"),
-            wallarm_token_header=_header_name(reader, "WALLARM_TOKEN_HEADER", feature="wallarm"),
+            wallarm_token_header=header_name(reader, "WALLARM_TOKEN_HEADER", feature="wallarm"),
             wallarm_token_name=reader.text("WALLARM_TOKEN_NAME", feature="wallarm"),
             elastic_auth_name=reader.text("ELASTIC_AUTH_NAME", feature="elastic"),
-            kibana_base_url=_web_url(reader, "KIBANA_BASE_URL", feature="elastic"),
+            kibana_base_url=web_url(reader, "KIBANA_BASE_URL", feature="elastic"),
             ingest=_ingest(reader, "INGEST_SOURCES"),
             storage=_storage(reader, environ),
-            retry_queue_name=_storage_name(reader, "RETRY_QUEUE_NAME", max_length=MAX_QUEUE_NAME),
-            retry_spill_container=_storage_name(reader, "RETRY_SPILL_CONTAINER"),
-            dead_letter_container=_storage_name(reader, "DEAD_LETTER_CONTAINER"),
+            retry_queue_name=storage_name(reader, "RETRY_QUEUE_NAME", max_length=MAX_QUEUE_NAME),
+            retry_spill_container=storage_name(reader, "RETRY_SPILL_CONTAINER"),
+            dead_letter_container=storage_name(reader, "DEAD_LETTER_CONTAINER"),
             delivery_budget=timedelta(
                 hours=reader.number("DELIVERY_BUDGET_HOURS", above=0, at_most=MAX_BUDGET_HOURS)
             ),
@@ -118,7 +121,7 @@ class Settings:
             retry_max_seconds=reader.number("RETRY_MAX_SECONDS", above=0, at_most=7 * 86400),
             coalesce_window_seconds=reader.number("COALESCE_WINDOW_MS", at_least=0, at_most=1000)
             / 1000,
-            health_table_name=_table_name(reader, "HEALTH_TABLE_NAME"),
+            health_table_name=table_name(reader, "HEALTH_TABLE_NAME"),
             incidents=(base := _incidents(reader)),
             incident_sources=_incident_sources(reader, base),
             incident_search=_incident_search(reader),
@@ -131,108 +134,7 @@ class Settings:
         return settings
 
 
-class _Reader:
-    """Reads settings, collecting every problem instead of stopping at the first."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
-        self.problems: list[str] = []
-        self.feature_problems: dict[str, list[str]] = {}
-
-    def report(self, problem: str, *, feature: str | None = None) -> None:
-        """Note ``problem``: the whole bridge's, or only ``feature``'s."""
-        if feature is None:
-            self.problems.append(problem)
-        else:
-            self.feature_problems.setdefault(feature, []).append(problem)
-
-    def text(self, name: str, *, feature: str | None = None) -> str:
-        spec = SETTINGS_BY_NAME[name]
-        value = self._environ.get(name, "").strip()
-        if value:
-            return value
-        if spec.required:
-            self.report(f"{name} is not set ({spec.meaning})", feature=feature)
-        return spec.default or ""
-
-    def text_or_empty(self, name: str) -> str:
-        """The value as set, empty included; the default only when the setting is absent."""
-        if name in self._environ:
-            return self._environ[name].strip()
-        return SETTINGS_BY_NAME[name].default or ""
-
-    def https_url(self, name: str, *, feature: str | None = None) -> str:
-        value = self.text(name, feature=feature)
-        if value:
-            parsed = urlparse(value)
-            if parsed.scheme != "https" or not parsed.netloc:
-                self.report(f"{name} must be an https:// URL", feature=feature)
-        return value
-
-    def boolean(self, name: str) -> bool:
-        value = self.text(name).lower()
-        if value in _TRUE:
-            return True
-        if value not in _FALSE:
-            self.problems.append(f"{name} must be true or false")
-        return False
-
-    def positive_int(self, name: str) -> int:
-        value = self.text(name)
-        try:
-            number = int(value)
-        except ValueError:
-            number = 0
-        if number <= 0:
-            self.problems.append(f"{name} must be a positive whole number")
-        return number
-
-    def number(
-        self,
-        name: str,
-        *,
-        above: float | None = None,
-        at_least: float | None = None,
-        at_most: float,
-    ) -> float:
-        value = self.text(name)
-        try:
-            number = float(value)
-        except ValueError:
-            number = float("nan")
-        low_ok = (above is None or number > above) and (at_least is None or number >= at_least)
-        if not (low_ok and number <= at_most):  # NaN fails every comparison
-            low = f"above {above}" if above is not None else f"at least {at_least}"
-            self.problems.append(f"{name} must be a number {low} and at most {at_most:g}")
-        return number
-
-    def name_set(self, name: str) -> frozenset[str] | None:
-        """A comma list (spaces ignored); the feature that reads it checks the names."""
-        names = frozenset(part.strip() for part in self.text(name).split(",") if part.strip())
-        return names or None
-
-
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")
-
-
-def _web_url(reader: _Reader, name: str, *, feature: str) -> str:
-    """An optional http(s) URL (Kibana may be served over plain HTTP inside a network)."""
-    value = reader.text(name, feature=feature)
-    parsed = urlparse(value)
-    if value and (parsed.scheme not in ("http", "https") or not parsed.netloc):
-        reader.report(f"{name} must be an http:// or https:// URL", feature=feature)
-    return value
-
-
-def _header_name(reader: _Reader, name: str, *, feature: str) -> str:
-    """An HTTP header name, lower case (the edge lower-cases the request's header names)."""
-    value = reader.text(name, feature=feature)
-    if not _HEADER_NAME.fullmatch(value):
-        reader.report(f"{name} must be an HTTP header name such as X-Auth-Token", feature=feature)
-    return value.lower()
-
-
-def _ingest(reader: _Reader, name: str) -> IngestSettings:
+def _ingest(reader: Reader, name: str) -> IngestSettings:
     """``INGEST_SOURCES``, entry by entry; a broken entry turns off only its own route."""
     ingest = parse_sources(reader.text(name))
     for problem in ingest.problems:
@@ -240,37 +142,13 @@ def _ingest(reader: _Reader, name: str) -> IngestSettings:
     return ingest
 
 
-def _dcr_routes(reader: _Reader) -> Mapping[str, str]:
+def _dcr_routes(reader: Reader) -> Mapping[str, str]:
     routes, problems = dcr_routes.parse_routes(reader.text(dcr_routes.SETTING))
     reader.problems.extend(problems)
     return MappingProxyType(routes)
 
 
-# Queue and container names: 3-63 lower-case letters, digits and single hyphens.
-_STORAGE_NAME = re.compile(r"(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*")
-_TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
-# The host names the poison queue "<queue>-poison"; a longer name would get none.
-MAX_QUEUE_NAME = 63 - len("-poison")
-MAX_BUDGET_HOURS = 168
-
-
-def _storage_name(reader: _Reader, name: str, *, max_length: int = 63) -> str:
-    value = reader.text(name)
-    if not _STORAGE_NAME.fullmatch(value) or len(value) > max_length:
-        reader.problems.append(
-            f"{name} must be 3-{max_length} lower-case letters, digits and single hyphens"
-        )
-    return value
-
-
-def _table_name(reader: _Reader, name: str) -> str:
-    value = reader.text(name)
-    if not _TABLE_NAME.fullmatch(value):
-        reader.problems.append(f"{name} must be 3-63 letters and digits, starting with a letter")
-    return value
-
-
-def _storage(reader: _Reader, environ: Mapping[str, str]) -> StorageConnection:
+def _storage(reader: Reader, environ: Mapping[str, str]) -> StorageConnection:
     """The Functions host's own storage account (``AzureWebJobsStorage`` and friends)."""
     try:
         return parse_storage_connection(environ)
@@ -279,7 +157,7 @@ def _storage(reader: _Reader, environ: Mapping[str, str]) -> StorageConnection:
         return StorageConnection(setting="AzureWebJobsStorage")  # never used: ConfigError follows
 
 
-def _incidents(reader: _Reader) -> incident_config.IncidentSettings:
+def _incidents(reader: Reader) -> incident_config.IncidentSettings:
     """Incident forwarding's settings; their problems turn off only incident forwarding."""
     values = {
         name: reader.text(name, feature="incidents")
@@ -314,7 +192,7 @@ def _incidents(reader: _Reader) -> incident_config.IncidentSettings:
     return settings
 
 
-def _incident_search(reader: _Reader) -> SearchSettings:
+def _incident_search(reader: Reader) -> SearchSettings:
     """Search results for forwarded incidents; a bad one turns off incident forwarding."""
     search, problems = parse_search_settings(reader.text)
     for problem in problems:
@@ -323,7 +201,7 @@ def _incident_search(reader: _Reader) -> SearchSettings:
 
 
 def _incident_sources(
-    reader: _Reader, base: incident_config.IncidentSettings
+    reader: Reader, base: incident_config.IncidentSettings
 ) -> incident_sources.IncidentSources:
     """``INCIDENT_SOURCES``: a broken entry turns off that source alone."""
     found, problems = incident_sources.parse_incident_sources(
