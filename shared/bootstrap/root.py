@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from shared.diagnostics.health import HealthDeps
     from shared.incidents.fleet import IncidentFleet
     from shared.incidents.forward import Forwarder
-    from shared.retrying.worker import RetryDeps
+    from shared.retrying.deps import RetryDeps
     from shared.sources.replay_guard import ReplayLedger
     from shared.telemetry.bridge_health import BridgeHealthWiring
 
@@ -196,7 +196,7 @@ class Root:
         """What the retry worker uses, with every target kind's deliverer."""
         from shared.incidents.forward import retry_deliverer
         from shared.incidents.sending import SIGNL4_KIND, WEBHOOK_KIND
-        from shared.retrying.worker import RetryDeps, default_targets
+        from shared.retrying.deps import RetryDeps, default_targets
 
         def build() -> RetryDeps:
             settings, storage = self.settings(), self.retry_storage()

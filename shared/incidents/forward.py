@@ -50,7 +50,7 @@ from shared.telemetry.rows import row_schema, status_row
 
 if TYPE_CHECKING:
     from shared.incidents.search_results import AlertSearch
-    from shared.retrying.worker import Deliver, RetryDeps
+    from shared.retrying.deps import Deliver, RetryDeps
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,8 @@ import logging
 import random
 from datetime import datetime
 
-from shared.retrying.worker import RetryDeps, RetryOutcome, deliver_message
+from shared.retrying.deps import RetryDeps, RetryOutcome
+from shared.retrying.worker import deliver_message
 from shared.telemetry.counting import Telemetry, record_retry
 
 logger = logging.getLogger(__name__)

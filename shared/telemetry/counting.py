@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared.retrying.worker import Result, RetryOutcome
+from shared.retrying.deps import Result, RetryOutcome
 from shared.telemetry import metrics
 
 

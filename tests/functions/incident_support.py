@@ -25,7 +25,8 @@ from shared.delivery.envelope import Envelope
 from shared.incidents.fleet import IncidentFleet
 from shared.incidents.forward import Forwarder
 from shared.incidents.poller import PollResult, poll
-from shared.retrying.worker import RetryDeps, RetryOutcome, deliver_message
+from shared.retrying.deps import RetryDeps, RetryOutcome
+from shared.retrying.worker import deliver_message
 from tests.azure_fixtures import use_settings
 from tests.logscan import remember_secret
 
@@ -112,7 +113,7 @@ def retry(storage: RetryStorage, forwarder: Forwarder | IncidentFleet, text: str
     """The retry worker's handling of one message, with incident deliverers registered
     (one source's forwarder, or every source's: the message's payload picks one)."""
     from shared.incidents.forward import retry_deliverer
-    from shared.retrying.worker import default_targets
+    from shared.retrying.deps import default_targets
 
     deliver = retry_deliverer(lambda: forwarder)
     deps = RetryDeps(

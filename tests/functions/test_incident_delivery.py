@@ -12,7 +12,7 @@ from dataclasses import replace
 from local.emulators.stack import EmulatorStack
 from shared.adapters.retry_storage import RetryStorage
 from shared.incidents.forward import Forwarder
-from shared.retrying.worker import Result
+from shared.retrying.deps import Result
 from tests.fakes import FakeQueue
 from tests.functions.incident_support import (
     WebhookReceiver,

@@ -31,7 +31,7 @@ from shared.incidents.ops import DestinationOps
 from shared.incidents.poller import PollResult
 from shared.incidents.schedule import poll_sources_if_configured
 from shared.incidents.table import TableIncidentState
-from shared.retrying.worker import Result
+from shared.retrying.deps import Result
 from tests.azure_fixtures import use_settings
 from tests.functions.incident_support import (
     WebhookReceiver,

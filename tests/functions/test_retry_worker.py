@@ -19,7 +19,8 @@ from shared.bootstrap.clients import build_credential, build_sink
 from shared.delivery.backoff import backoff_ceiling
 from shared.delivery.envelope import BlobPointer, Envelope, decode_message
 from shared.errors import UpstreamUnavailable
-from shared.retrying.worker import Result, RetryDeps, RetryOutcome, deliver_message
+from shared.retrying.deps import Result, RetryDeps, RetryOutcome
+from shared.retrying.worker import deliver_message
 from shared.rows.timepolicy import parse_timestamp
 from tests.retry_support import (
     STREAM,

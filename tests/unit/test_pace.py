@@ -12,8 +12,9 @@ from typing import Any
 
 from shared.delivery.envelope import Envelope
 from shared.errors import IngestionFailed, Refused, UpstreamUnavailable
+from shared.retrying.deps import Result, RetryDeps
 from shared.retrying.pace import Pace
-from shared.retrying.worker import Result, RetryDeps, deliver_message
+from shared.retrying.worker import deliver_message
 from tests.fakes import FakeDeadLetters, FakeQueue
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -14,7 +14,8 @@ import pytest
 
 from shared.delivery.envelope import BlobPointer, Envelope
 from shared.errors import ConfigError, IngestionFailed, Refused, UpstreamUnavailable
-from shared.retrying.worker import Deliver, Result, RetryDeps, RetryOutcome, deliver_message
+from shared.retrying.deps import Deliver, Result, RetryDeps, RetryOutcome
+from shared.retrying.worker import deliver_message
 from tests.fakes import FakeQueue
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
