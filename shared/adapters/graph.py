@@ -24,31 +24,23 @@ holds its watermark), and no call is made until the ``Retry-After`` has passed.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import email.utils
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from azure.core import PipelineClient
-from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError
-from azure.core.pipeline.policies import (
-    BearerTokenCredentialPolicy,
-    HeadersPolicy,
-    RetryPolicy,
-    UserAgentPolicy,
-)
-from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest, HttpResponse
 
-from shared.config.incidents import DEFAULT_GRAPH_ENDPOINT, IncidentSettings
+from shared.adapters.graph_http import (
+    GraphClient,
+    http_date,
+    retry_after_seconds,
+    token_roles,
+)
+from shared.config.incidents import IncidentSettings
 from shared.errors import IncidentFormatError, IncidentNotFound, UpstreamUnavailable
 from shared.incidents.domain import graph
 from shared.incidents.ports import Page
@@ -57,46 +49,6 @@ logger = logging.getLogger(__name__)
 
 VERSION = "v1.0"
 MAX_TOP = 50
-READ_ROLES = ("SecurityIncident.Read.All", "SecurityIncident.ReadWrite.All")
-WRITE_ROLE = "SecurityIncident.ReadWrite.All"
-
-
-def graph_scope(endpoint: str) -> str:
-    """The token scope for Graph at ``endpoint``: itself for ``graph.*`` hosts (national
-    clouds), else the global service's (a local emulator)."""
-    host = endpoint.split("://", 1)[-1].split("/", 1)[0]
-    audience = endpoint.rstrip("/") if host.startswith("graph.") else DEFAULT_GRAPH_ENDPOINT
-    return audience + "/.default"
-
-
-def build_pipeline(settings: IncidentSettings, credential: TokenCredential) -> GraphClient:
-    """An azure-core pipeline to Graph with the identity's token (no SDK)."""
-    scope = graph_scope(settings.graph_endpoint)
-    client: PipelineClient[HttpRequest, HttpResponse] = PipelineClient(
-        base_url=settings.graph_endpoint,
-        policies=[
-            HeadersPolicy(),
-            UserAgentPolicy("sentinel-bridge"),
-            RetryPolicy(retry_total=2, retry_status=0),
-            BearerTokenCredentialPolicy(credential, scope),
-        ],
-        transport=RequestsTransport(connection_timeout=5, read_timeout=30),
-    )
-    return GraphClient(client, credential, scope)
-
-
-class GraphClient:
-    """The pipeline, and the credential (for the roles in its token)."""
-
-    def __init__(
-        self,
-        client: PipelineClient[HttpRequest, HttpResponse],
-        credential: TokenCredential,
-        scope: str,
-    ) -> None:
-        self.client = client
-        self.credential = credential
-        self.scope = scope
 
 
 class GraphIncidents:
@@ -151,7 +103,7 @@ class GraphIncidents:
             incidents=incidents,
             next_link=link if isinstance(link, str) and link else None,
             remaining_reads=None,
-            server_time=_http_date(response.headers.get("Date")),
+            server_time=http_date(response.headers.get("Date")),
         )
 
     async def get(self, name: str) -> dict[str, Any]:
@@ -215,7 +167,7 @@ class GraphIncidents:
             token = await asyncio.to_thread(self._graph.credential.get_token, self._graph.scope)
         except AzureError as error:
             raise UpstreamUnavailable(f"Graph token: {type(error).__name__}") from None
-        return {"roles": _roles(token.token)}
+        return {"roles": token_roles(token.token)}
 
     async def _expanded(self, name: str) -> dict[str, Any]:
         found = self._seen.get(name)
@@ -253,7 +205,7 @@ class GraphIncidents:
 
     def _failure(self, operation: str, response: HttpResponse) -> UpstreamUnavailable:
         status = response.status_code
-        retry_after = _seconds(response.headers.get("Retry-After"))
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         if status == 429:
             self._blocked_until = self._clock() + (retry_after or 60.0)
         code = ""
@@ -284,35 +236,3 @@ def _json(response: HttpResponse) -> dict[str, Any]:
             "Graph answered with a body that is not JSON", upstream_status=response.status_code
         ) from None
     return document if isinstance(document, dict) else {}
-
-
-def _roles(token: str) -> list[str]:
-    """The ``roles`` claim of a JWT (read, not verified: Graph verifies it)."""
-    parts = token.split(".")
-    if len(parts) < 2:
-        return []
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (binascii.Error, ValueError):
-        return []
-    roles = claims.get("roles") if isinstance(claims, dict) else None
-    return [r for r in roles if isinstance(r, str)] if isinstance(roles, list) else []
-
-
-def _seconds(value: str | None) -> float | None:
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    moment = _http_date(text)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds()) if moment else None
-
-
-def _http_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return email.utils.parsedate_to_datetime(value).astimezone(UTC)
-    except (TypeError, ValueError):
-        return None

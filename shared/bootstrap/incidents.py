@@ -46,7 +46,8 @@ class IncidentWiring:
 def build_api(settings: IncidentSettings, clients: Clients) -> IncidentApi:
     """The source's incident API: ARM for a Sentinel workspace, Graph for ``graph``."""
     if settings.kind == GRAPH_KIND:
-        from shared.adapters.graph import GraphIncidents, build_pipeline
+        from shared.adapters.graph import GraphIncidents
+        from shared.adapters.graph_http import build_pipeline
 
         return GraphIncidents(build_pipeline(settings, clients.credential), settings)
     return SentinelIncidents(build_client(settings, clients.credential), settings)

@@ -58,7 +58,7 @@ async def graph_checks(
 ) -> list[Check]:
     """A Graph source's checks: token, list (``$top=1``), the application permission in
     the token (ReadWrite when anything is written back), and the destinations."""
-    from shared.adapters.graph import READ_ROLES, WRITE_ROLE, graph_scope
+    from shared.adapters.graph_http import READ_ROLES, WRITE_ROLE, graph_scope
 
     scope = graph_scope(forwarder.settings.graph_endpoint)
     checks = [await _token(credential, scope.removesuffix("/.default"), audience_given=True)]
