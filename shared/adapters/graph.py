@@ -36,10 +36,10 @@ from azure.core.rest import HttpRequest, HttpResponse
 
 from shared.adapters.graph_http import (
     GraphClient,
-    http_date,
     retry_after_seconds,
     token_roles,
 )
+from shared.adapters.http_answers import http_date, json_object
 from shared.config.incidents import IncidentSettings
 from shared.errors import IncidentFormatError, IncidentNotFound, UpstreamUnavailable
 from shared.incidents.domain import graph
@@ -88,7 +88,7 @@ class GraphIncidents:
                 params["$filter"] = translated
             request = HttpRequest("GET", self._base, params=params)
         response = await self._send("list", request)
-        document = _json(response)
+        document = json_object(response, "Graph")
         items = [i for i in document.get("value") or [] if isinstance(i, dict)]
         incidents = []
         for item in items:
@@ -109,7 +109,7 @@ class GraphIncidents:
     async def get(self, name: str) -> dict[str, Any]:
         """One incident, alerts expanded."""
         request = HttpRequest("GET", self._url(name), params={"$expand": "alerts"})
-        item = _json(await self._send("get", request))
+        item = json_object(await self._send("get", request), "Graph")
         self._remember(item)
         return _arm(item)
 
@@ -124,7 +124,7 @@ class GraphIncidents:
             return _arm(current)
         request = HttpRequest("PATCH", self._url(name), json=patch)
         response = await self._send("put", request)
-        item = _json(response) if response.status_code != 204 else {}
+        item = json_object(response, "Graph") if response.status_code != 204 else {}
         if not item.get("id"):
             return await self.get(name)
         item.setdefault("alerts", current.get("alerts"))
@@ -144,7 +144,7 @@ class GraphIncidents:
             return {}
         body = {"@odata.type": "microsoft.graph.security.alertComment", "comment": message}
         request = HttpRequest("POST", self._url(name) + "/comments", json=body)
-        document = _json(await self._send("comment", request))
+        document = json_object(await self._send("comment", request), "Graph")
         if isinstance(document.get("value"), list):
             self._seen[name] = current | {"comments": document["value"]}
         return document
@@ -226,13 +226,3 @@ def _arm(item: dict[str, Any]) -> dict[str, Any]:
     except IncidentFormatError as error:
         message = f"Graph answered an incident the bridge cannot read: {error}"
         raise UpstreamUnavailable(message) from None
-
-
-def _json(response: HttpResponse) -> dict[str, Any]:
-    try:
-        document = response.json()
-    except ValueError:
-        raise UpstreamUnavailable(
-            "Graph answered with a body that is not JSON", upstream_status=response.status_code
-        ) from None
-    return document if isinstance(document, dict) else {}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import email.utils
 import json
 from datetime import UTC, datetime
 
@@ -21,6 +20,7 @@ from azure.core.pipeline.policies import (
 from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest, HttpResponse
 
+from shared.adapters.http_answers import http_date
 from shared.config.incidents import DEFAULT_GRAPH_ENDPOINT, IncidentSettings
 
 READ_ROLES = ("SecurityIncident.Read.All", "SecurityIncident.ReadWrite.All")
@@ -86,12 +86,3 @@ def retry_after_seconds(value: str | None) -> float | None:
         return float(text)
     moment = http_date(text)
     return max(0.0, (moment - datetime.now(UTC)).total_seconds()) if moment else None
-
-
-def http_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return email.utils.parsedate_to_datetime(value).astimezone(UTC)
-    except (TypeError, ValueError):
-        return None

@@ -16,10 +16,8 @@ The client is sync; calls run in a worker thread. Every call is counted (``calls
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import threading
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -28,6 +26,7 @@ from azure.core.exceptions import AzureError
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.securityinsight import SecurityInsights
 
+from shared.adapters.http_answers import http_date, json_object
 from shared.config.incidents import IncidentSettings, arm_audience
 from shared.errors import IncidentConflict, IncidentNotFound, UpstreamUnavailable
 from shared.incidents.ports import Page
@@ -85,41 +84,49 @@ class SentinelIncidents:
                 params["$orderby"] = orderby
             request = HttpRequest("GET", self._base, params=params)
         response = await self._send("list", request)
-        document = _json(response)
+        document = json_object(response, "Sentinel")
         items = document.get("value")
         link = document.get("nextLink")
         return Page(
             incidents=[i for i in items if isinstance(i, dict)] if isinstance(items, list) else [],
             next_link=link if isinstance(link, str) and link else None,
             remaining_reads=_int(response.headers.get(REMAINING_READS)),
-            server_time=_http_date(response.headers.get("Date")),
+            server_time=http_date(response.headers.get("Date")),
         )
 
     async def get(self, name: str) -> dict[str, Any]:
         """One incident."""
-        return _json(await self._send("get", self._request("GET", f"/{name}")))
+        return json_object(await self._send("get", self._request("GET", f"/{name}")), "Sentinel")
 
     async def put(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         """Replace the incident with ``body`` (which carries the etag read)."""
-        return _json(await self._send("put", self._request("PUT", f"/{name}", body)))
+        return json_object(
+            await self._send("put", self._request("PUT", f"/{name}", body)), "Sentinel"
+        )
 
     async def put_comment(self, name: str, comment_id: str, message: str) -> dict[str, Any]:
         """Create or update comment ``comment_id`` (idempotent by id)."""
         body = {"properties": {"message": message}}
         request = self._request("PUT", f"/{name}/comments/{comment_id}", body)
-        return _json(await self._send("comment", request))
+        return json_object(await self._send("comment", request), "Sentinel")
 
     async def alerts(self, name: str) -> dict[str, Any]:
         """``POST .../alerts``: the incident's alerts."""
-        return _json(await self._send("alerts", self._request("POST", f"/{name}/alerts")))
+        return json_object(
+            await self._send("alerts", self._request("POST", f"/{name}/alerts")), "Sentinel"
+        )
 
     async def comments(self, name: str) -> dict[str, Any]:
         """``GET .../comments``: the incident's comments (one page: at most 100 exist)."""
-        return _json(await self._send("comments", self._request("GET", f"/{name}/comments")))
+        return json_object(
+            await self._send("comments", self._request("GET", f"/{name}/comments")), "Sentinel"
+        )
 
     async def entities(self, name: str) -> dict[str, Any]:
         """``POST .../entities``: the incident's entities."""
-        return _json(await self._send("entities", self._request("POST", f"/{name}/entities")))
+        return json_object(
+            await self._send("entities", self._request("POST", f"/{name}/entities")), "Sentinel"
+        )
 
     async def permissions(self) -> dict[str, Any]:
         """What the identity may do on the workspace (ARM permissions API)."""
@@ -128,7 +135,7 @@ class SentinelIncidents:
             self._workspace + "/providers/Microsoft.Authorization/permissions",
             params={"api-version": PERMISSIONS_API_VERSION},
         )
-        return _json(await self._send("permissions", request))
+        return json_object(await self._send("permissions", request), "Sentinel")
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> HttpRequest:
         params = {"api-version": API_VERSION}
@@ -162,16 +169,6 @@ def _failure(operation: str, response: HttpResponse) -> UpstreamUnavailable:
     return kind(message, upstream_status=status, retry_after=retry_after)
 
 
-def _json(response: HttpResponse) -> dict[str, Any]:
-    try:
-        document = response.json()
-    except ValueError:
-        raise UpstreamUnavailable(
-            "Sentinel answered with a body that is not JSON", upstream_status=response.status_code
-        ) from None
-    return document if isinstance(document, dict) else {}
-
-
 def _reencode(link: str) -> str:
     """``link`` with its query re-encoded (some services send it unescaped)."""
     parts = urlsplit(link)
@@ -181,12 +178,3 @@ def _reencode(link: str) -> str:
 
 def _int(value: str | None) -> int | None:
     return int(value) if value is not None and value.strip().isdigit() else None
-
-
-def _http_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return email.utils.parsedate_to_datetime(value).astimezone(UTC)
-    except (TypeError, ValueError):
-        return None

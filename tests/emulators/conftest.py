@@ -10,6 +10,7 @@ from azure.core.credentials import AccessToken
 from azure.identity import ManagedIdentityCredential
 from azure.keyvault.secrets._shared import http_challenge_cache
 from azure.mgmt.securityinsight import SecurityInsights
+from azure.monitor.query import LogsQueryClient
 
 from local.emulators import EmulatorStack
 
@@ -100,3 +101,18 @@ def client(
         retry_total=0,
     ) as sdk:
         yield sdk
+
+
+@pytest.fixture
+def logs(
+    stack: EmulatorStack, credential: ManagedIdentityCredential, ca: str
+) -> Iterator[LogsQueryClient]:
+    """The real query client, pointed at the emulator, authenticated by the emulated identity."""
+    with LogsQueryClient(
+        credential,
+        endpoint=stack.logs_query_endpoint,
+        audience="https://api.loganalytics.io",
+        connection_verify=ca,
+        retry_total=0,
+    ) as client:
+        yield client

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,23 +14,6 @@ from azure.monitor.query import LogsQueryClient, LogsQueryResult, LogsQueryStatu
 
 from local.emulators import EmulatorStack
 from local.emulators.query import parse_duration, parse_timespan
-
-QUERY_AUDIENCE = "https://api.loganalytics.io"
-
-
-@pytest.fixture
-def logs(
-    stack: EmulatorStack, credential: ManagedIdentityCredential, ca: str
-) -> Iterator[LogsQueryClient]:
-    """The real query client, pointed at the emulator, authenticated by the emulated identity."""
-    with LogsQueryClient(
-        credential,
-        endpoint=stack.logs_query_endpoint,
-        audience=QUERY_AUDIENCE,
-        connection_verify=ca,
-        retry_total=0,
-    ) as client:
-        yield client
 
 
 def _upload(stack: EmulatorStack, credential: ManagedIdentityCredential, ca: str) -> None:

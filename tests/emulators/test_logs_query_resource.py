@@ -4,32 +4,13 @@ Sentinel's rule alerts as SecurityAlert rows."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.core.exceptions import HttpResponseError
-from azure.identity import ManagedIdentityCredential
 from azure.monitor.query import LogsQueryClient, LogsQueryResult
 
 from local.emulators import EmulatorStack
-
-QUERY_AUDIENCE = "https://api.loganalytics.io"
-
-
-@pytest.fixture
-def logs(
-    stack: EmulatorStack, credential: ManagedIdentityCredential, ca: str
-) -> Iterator[LogsQueryClient]:
-    """The real query client, pointed at the emulator."""
-    with LogsQueryClient(
-        credential,
-        endpoint=stack.logs_query_endpoint,
-        audience=QUERY_AUDIENCE,
-        connection_verify=ca,
-        retry_total=0,
-    ) as client:
-        yield client
 
 
 def test_a_rule_alert_is_a_security_alert_row_found_by_resource_id(
