@@ -39,7 +39,7 @@ from shared.adapters.graph_http import (
     retry_after_seconds,
     token_roles,
 )
-from shared.adapters.http_answers import http_date, json_object
+from shared.adapters.http_answers import error_code, http_date, json_object
 from shared.config.incidents import IncidentSettings
 from shared.errors import IncidentFormatError, IncidentNotFound, UpstreamUnavailable
 from shared.incidents.domain import graph
@@ -208,12 +208,7 @@ class GraphIncidents:
         retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         if status == 429:
             self._blocked_until = self._clock() + (retry_after or 60.0)
-        code = ""
-        try:
-            error = response.json().get("error", {})
-            code = str(error.get("code", "")) if isinstance(error, dict) else ""
-        except (ValueError, AttributeError):
-            pass
+        code = error_code(response)
         message = f"Graph {operation} answered {status} {code}".strip()
         logger.warning("%s", message)
         kind = IncidentNotFound if status == 404 else UpstreamUnavailable

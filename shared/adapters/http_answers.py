@@ -32,3 +32,12 @@ def http_date(value: str | None) -> datetime | None:
         return email.utils.parsedate_to_datetime(value).astimezone(UTC)
     except (TypeError, ValueError):
         return None
+
+
+def error_code(response: HttpResponse) -> str:
+    """The ``error.code`` of an ARM- or Graph-style error body ("" when there is none)."""
+    try:
+        error = response.json().get("error", {})
+    except (ValueError, AttributeError):
+        return ""
+    return str(error.get("code", "")) if isinstance(error, dict) else ""

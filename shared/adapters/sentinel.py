@@ -26,7 +26,7 @@ from azure.core.exceptions import AzureError
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.securityinsight import SecurityInsights
 
-from shared.adapters.http_answers import http_date, json_object
+from shared.adapters.http_answers import error_code, http_date, json_object
 from shared.config.incidents import IncidentSettings, arm_audience
 from shared.errors import IncidentConflict, IncidentNotFound, UpstreamUnavailable
 from shared.incidents.ports import Page
@@ -156,12 +156,7 @@ class SentinelIncidents:
 
 def _failure(operation: str, response: HttpResponse) -> UpstreamUnavailable:
     status = response.status_code
-    code = ""
-    try:
-        error = response.json().get("error", {})
-        code = str(error.get("code", "")) if isinstance(error, dict) else ""
-    except (ValueError, AttributeError):
-        pass
+    code = error_code(response)
     message = f"Sentinel {operation} answered {status} {code}".strip()
     retry_after = _int(response.headers.get("Retry-After"))
     logger.warning("%s", message)
