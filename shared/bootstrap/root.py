@@ -62,8 +62,16 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 
-def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
-    """``callback`` on ``loop`` from any thread; nothing if the loop has closed."""
+def _on_loop(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    """``callback`` on ``loop``: at once when called on it, else from any thread through
+    the loop's wake-up pipe; nothing if the loop has closed."""
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        callback()  # every request pokes: a self-pipe write and loop wake-up each would cost
+        return
     with contextlib.suppress(RuntimeError):
         loop.call_soon_threadsafe(callback)
 
@@ -142,7 +150,7 @@ class Root:
             return
         # The first poke builds the storage side in a thread; the write is then due on
         # this loop (the flusher schedules itself on the running loop).
-        clients.when_storage_ready(lambda flusher: _call_soon(loop, flusher.poke))
+        clients.when_storage_ready(lambda flusher: _on_loop(loop, flusher.poke))
 
     # --- inbound webhooks ---------------------------------------------------------------
 

@@ -2,14 +2,26 @@
 
 Webhooks arrive one event at a time, and one request per event wastes the DCR's 12,000
 requests a minute. Async functions in one worker process share an event loop, so rows
-for the same stream that arrive within a few milliseconds of each other are sent in the
-same packed requests. Each caller still waits for its own rows' outcome, and sees only
-its own refusals, so no webhook is answered before its rows were accepted (or refused).
+for the same stream that arrive close together are sent in the same packed requests.
+Each caller still waits for its own rows' outcome, and sees only its own refusals, so no
+webhook is answered before its rows were accepted (or refused).
+
+When a stream's batch is sent:
+
+- once no row has joined it for ``quiet_seconds`` (the burst it belongs to is over, so
+  waiting longer only delays the senders),
+- or ``window_seconds`` after it opened, whichever comes first,
+- but never sooner than ``window_seconds`` after the stream's previous upload started.
+
+The last rule caps a process at ``1 / window_seconds`` uploads per stream per second,
+which is what ``docs/scaling.md`` counts against the DCR's request limit; the first keeps
+a burst from waiting out the whole window once it has all arrived.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,12 +32,26 @@ from shared.errors import Refused
 Upload = Callable[[str, Sequence[Mapping[str, Any]]], list[Refused]]
 """A blocking upload of rows to a stream, returning what was refused by row index."""
 
+DEFAULT_QUIET_SECONDS = 0.001
+"""How long a batch waits without new rows before it is sent (when the window allows)."""
+
 
 @dataclass
 class _Batch:
+    opened: float
+    deadline: float
     rows: list[Mapping[str, Any]] = field(default_factory=list)
     waiters: list[tuple[int, int, asyncio.Future[list[Refused]]]] = field(default_factory=list)
-    flushing: asyncio.TimerHandle | None = None
+    last_row: float = 0.0
+    check: asyncio.TimerHandle | None = None
+
+
+@dataclass
+class _LoopStreams:
+    """One event loop's open batches, and when each stream's last upload started."""
+
+    batches: dict[str, _Batch] = field(default_factory=dict)
+    last_start: dict[str, float] = field(default_factory=dict)
 
 
 class Coalescer:
@@ -33,16 +59,26 @@ class Coalescer:
 
     Args:
         upload: the blocking upload; it runs in a worker thread.
-        window_seconds: how long the first row of a batch waits for company.
+        window_seconds: the longest a row waits for company, and the least time between
+            the starts of two uploads to one stream.
+        quiet_seconds: a batch no row has joined for this long is sent (window allowing).
         max_rows: a batch this large is sent at once.
     """
 
-    def __init__(self, upload: Upload, *, window_seconds: float, max_rows: int = 10_000) -> None:
+    def __init__(
+        self,
+        upload: Upload,
+        *,
+        window_seconds: float,
+        quiet_seconds: float = DEFAULT_QUIET_SECONDS,
+        max_rows: int = 10_000,
+    ) -> None:
         self._upload = upload
         self._window = window_seconds
+        self._quiet = min(quiet_seconds, window_seconds)
         self._max_rows = max_rows
-        # Batches per event loop: the Functions worker has one, tests make many.
-        self._batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Batch]] = (
+        # State per event loop: the Functions worker has one, tests make many.
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopStreams] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -51,42 +87,61 @@ class Coalescer:
         if not rows:
             return []
         loop = asyncio.get_running_loop()
-        batches = self._batches.setdefault(loop, {})
-        batch = batches.get(stream)
+        state = self._loops.get(loop)
+        if state is None:
+            state = self._loops[loop] = _LoopStreams()
+        now = loop.time()
+        batch = state.batches.get(stream)
         if batch is None:
-            batch = batches[stream] = _Batch()
-            batch.flushing = loop.call_later(self._window, self._start_flush, loop, stream)
+            batch = state.batches[stream] = _Batch(opened=now, deadline=now + self._window)
+            batch.check = loop.call_at(now + self._quiet, self._check, loop, stream, batch)
+        batch.last_row = now
         waiter: asyncio.Future[list[Refused]] = loop.create_future()
         batch.waiters.append((len(batch.rows), len(rows), waiter))
         batch.rows.extend(rows)
         if len(batch.rows) >= self._max_rows:
-            self._start_flush(loop, stream)
+            self._start_flush(loop, state, stream, batch)
         return await waiter
 
-    def _start_flush(self, loop: asyncio.AbstractEventLoop, stream: str) -> None:
-        batch = self._batches.get(loop, {}).pop(stream, None)
-        if batch is None:
-            return
-        if batch.flushing is not None:
-            batch.flushing.cancel()
-        task = loop.create_task(self._flush(stream, batch))
-        _RUNNING.add(task)
-        task.add_done_callback(_RUNNING.discard)
+    def _check(
+        self, loop: asyncio.AbstractEventLoop, stream: str, batch: _Batch
+    ) -> None:
+        state = self._loops.get(loop)
+        if state is None or state.batches.get(stream) is not batch:
+            return  # already sent (it filled up)
+        now = loop.time()
+        last = state.last_start.get(stream)
+        spaced = now if last is None else max(now, last + self._window)
+        due = min(batch.deadline, max(batch.last_row + self._quiet, spaced))
+        if due <= now:
+            self._start_flush(loop, state, stream, batch)
+        else:
+            batch.check = loop.call_at(due, self._check, loop, stream, batch)
 
-    async def _flush(self, stream: str, batch: _Batch) -> None:
-        try:
-            refused = await asyncio.to_thread(self._upload, stream, batch.rows)
-        except Exception as error:  # noqa: BLE001 - every waiter must learn of it
-            for _, _, waiter in batch.waiters:
-                if not waiter.done():
-                    waiter.set_exception(error)
-            return
-        for start, count, waiter in batch.waiters:
-            if not waiter.done():
-                waiter.set_result(_slice(refused, start, count))
+    def _start_flush(
+        self, loop: asyncio.AbstractEventLoop, state: _LoopStreams, stream: str, batch: _Batch
+    ) -> None:
+        del state.batches[stream]
+        if batch.check is not None:
+            batch.check.cancel()
+        state.last_start[stream] = loop.time()
+        # The upload runs in a thread with the caller's context (log records keep the
+        # function's name); no task in between, each costs the loop a few callbacks.
+        context = contextvars.copy_context()
+        future = loop.run_in_executor(None, context.run, self._upload, stream, batch.rows)
+        future.add_done_callback(lambda done: _settle(batch, done))
 
 
-_RUNNING: set[asyncio.Task[None]] = set()  # keep flush tasks referenced until they finish
+def _settle(batch: _Batch, done: asyncio.Future[list[Refused]]) -> None:
+    """Give every waiter its own refusals, or the upload's error."""
+    error = done.exception() if not done.cancelled() else asyncio.CancelledError()
+    for start, count, waiter in batch.waiters:
+        if waiter.done():
+            continue
+        if error is not None:
+            waiter.set_exception(error)
+        else:
+            waiter.set_result(_slice(done.result(), start, count))
 
 
 def _slice(refused: Sequence[Refused], start: int, count: int) -> list[Refused]:

@@ -165,7 +165,9 @@ async def _forward(
         skipped=skipped,
     )
     event_ids = [row["EventId"] for row in rows]
-    logger.info(
+    # DEBUG: at thousands of webhooks a second a line each is cost and noise; the counts
+    # are in BridgeHealth_CL, refusals and queued rows are logged where they happen.
+    logger.debug(
         "%s: %d row(s) accepted by Sentinel, %d queued, %d dead-lettered; first EventId %s",
         source.name,
         accepted,

@@ -24,9 +24,10 @@ class Telemetry:
 
 def record_reply(telemetry: Telemetry, source: str, status: int, error_code: str | None) -> None:
     """A request was answered: received, and rejected by reason when it was refused."""
-    telemetry.counters.count(source, metrics.RECEIVED)
+    counts = {metrics.RECEIVED: 1}
     if status >= 400 and error_code is not None:
-        telemetry.counters.count(source, metrics.rejected(error_code))
+        counts[metrics.rejected(error_code)] = 1
+    telemetry.counters.count_each(source, counts)
     telemetry.poke()
 
 
@@ -45,13 +46,15 @@ def record_rows(
     skipped: int,
 ) -> None:
     """Where an accepted webhook's rows went."""
-    for counter, n in (
-        (metrics.ACCEPTED, accepted),
-        (metrics.QUEUED, queued),
-        (metrics.DEAD_LETTERED, dead_lettered),
-        (metrics.SKIPPED, skipped),
-    ):
-        telemetry.counters.count(source, counter, n)
+    telemetry.counters.count_each(
+        source,
+        {
+            metrics.ACCEPTED: accepted,
+            metrics.QUEUED: queued,
+            metrics.DEAD_LETTERED: dead_lettered,
+            metrics.SKIPPED: skipped,
+        },
+    )
 
 
 def record_retry(telemetry: Telemetry, outcome: RetryOutcome) -> None:

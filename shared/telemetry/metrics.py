@@ -136,6 +136,7 @@ class Counters:
         self._windows: dict[datetime, dict[Key, int]] = {}
         self._versions: dict[datetime, int] = {}
         self._flushed: dict[datetime, int] = {}
+        self._last_window: datetime | None = None
         self.dropped_windows = 0
 
     def count(self, name: str, counter: str, n: int = 1, *, kind: Kind = "source") -> None:
@@ -144,21 +145,42 @@ class Counters:
         Raises:
             ValueError: an unknown kind or counter, or a negative ``n`` (programming errors).
         """
-        if n < 0 or kind not in KINDS or not is_counter(counter):
-            raise ValueError(f"bad count: {kind} {counter} {n}")
-        if n == 0:
+        self.count_each(name, {counter: n}, kind=kind)
+
+    def count_each(self, name: str, counts: Mapping[str, int], *, kind: Kind = "source") -> None:
+        """Add each ``counter: n`` of ``counts`` to ``name`` in the current window at once
+        (one lock and one clock read for everything a request counts).
+
+        Raises:
+            ValueError: an unknown kind or counter, or a negative ``n`` (programming errors).
+        """
+        for counter, n in counts.items():
+            if n < 0 or kind not in KINDS or not is_counter(counter):
+                raise ValueError(f"bad count: {kind} {counter} {n}")
+        if not any(counts.values()):
             return
-        key = (kind, name, counter)
         with self._lock:
-            start = window_start(self._clock())
+            start = self._window_of(self._clock())
             window = self._windows.get(start)
             if window is None:
                 window = self._windows[start] = {}
                 self._versions[start] = 0
                 self._flushed[start] = 0
                 self._trim()
-            window[key] = window.get(key, 0) + n
+            for counter, n in counts.items():
+                if n:
+                    key = (kind, name, counter)
+                    window[key] = window.get(key, 0) + n
             self._versions[start] += 1
+
+    def _window_of(self, moment: datetime) -> datetime:
+        # The window of the previous count, while the clock is still inside it: every
+        # request counts, and window_start's arithmetic is most of a count's cost.
+        cached = self._last_window
+        if cached is not None and cached <= moment < cached + WINDOW:
+            return cached
+        self._last_window = start = window_start(moment)
+        return start
 
     def current_window(self) -> datetime:
         """The start of the window counts go to now."""
