@@ -11,6 +11,7 @@ from shared.bootstrap import root
 from shared.inbound.pipeline import Endpoint, InboundRequest, Reply, serve
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # built once, not per reply
 
 
 def inbound(req: func.HttpRequest) -> InboundRequest:
@@ -27,7 +28,7 @@ def inbound(req: func.HttpRequest) -> InboundRequest:
 def to_response(reply: Reply) -> func.HttpResponse:
     """A JSON response for ``reply``."""
     return func.HttpResponse(
-        json.dumps(reply.body, separators=(",", ":")),
+        _COMPACT.encode(reply.body),
         status_code=reply.status,
         headers=reply.headers,
         mimetype="application/json",

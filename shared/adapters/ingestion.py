@@ -24,7 +24,7 @@ from azure.core.exceptions import AzureError, HttpResponseError
 from azure.monitor.ingestion import LogsIngestionClient
 
 from shared.config.dcr_routes import rule_for
-from shared.delivery import DEFAULT_MAX_BODY_BYTES, classify, fit_row, pack
+from shared.delivery import DEFAULT_MAX_BODY_BYTES, classify, fit_row_encoded, pack_encoded
 from shared.delivery.coalesce import Coalescer
 from shared.delivery.policy import Outcome
 from shared.errors import IngestionFailed, Refused, UpstreamUnavailable
@@ -79,8 +79,8 @@ class LogsIngestionSink:
 
     def upload(self, stream: str, rows: Sequence[Mapping[str, Any]]) -> list[Refused]:
         """Pack and send ``rows``; return what was refused, by row index (blocking)."""
-        fitted = [fit_row(row) for row in rows]
-        packed = pack(fitted, max_body_bytes=self._max_body_bytes)
+        fitted = [fit_row_encoded(row) for row in rows]
+        packed = pack_encoded(fitted, max_body_bytes=self._max_body_bytes)
         refused = [
             Refused((o.index,), 413, None, o.reason, permanent=True, rows=(o.row,))
             for o in packed.oversized

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from shared.config.settings import Settings
 from shared.config.storage import StorageConnection
@@ -92,6 +92,30 @@ CONNECTION_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 15
 # No status retries: azure-core would sleep a 429's Retry-After inside the request.
 INGESTION_RETRIES = {"retry_total": 2, "retry_connect": 2, "retry_read": 1, "retry_status": 0}
+
+
+def environment_read_once(endpoint: str) -> dict[str, Any]:
+    """Transport options holding what requests would read from the environment on every
+    request: the proxy for ``endpoint`` (NO_PROXY applied) and the CA bundle.
+
+    requests walks the whole environment for proxies on each request (about 0.3 ms of an
+    upload, on the hot path); app settings cannot change without a restart, so once is
+    enough.
+    """
+    import os
+
+    from requests.utils import get_environ_proxies
+
+    options: dict[str, Any] = {"use_env_settings": False}
+    proxies = {
+        scheme: url for scheme, url in get_environ_proxies(endpoint).items() if scheme != "no"
+    }
+    if proxies:
+        options["proxies"] = proxies
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        options["connection_verify"] = bundle
+    return options
 
 
 @dataclass(frozen=True)
@@ -287,6 +311,7 @@ def build_sink(settings: Settings, credential: TokenCredential) -> RowSink:
         connection_timeout=CONNECTION_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
         **INGESTION_RETRIES,
+        **environment_read_once(settings.logs_ingestion_endpoint),
     )
     return LogsIngestionSink(
         client,

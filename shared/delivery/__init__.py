@@ -27,7 +27,7 @@ from shared.delivery.envelope import (
     fits_in_queue_message,
     short_error,
 )
-from shared.delivery.fields import DEFAULT_MAX_FIELD_BYTES, fit_row, truncate_utf8
+from shared.delivery.fields import DEFAULT_MAX_FIELD_BYTES, fit_row, fit_row_encoded, truncate_utf8
 from shared.delivery.packer import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_DECOMPRESSED_BYTES,
@@ -37,6 +37,7 @@ from shared.delivery.packer import (
     PackResult,
     Stats,
     pack,
+    pack_encoded,
 )
 from shared.delivery.policy import DEFAULT_RETRY_BUDGET, Outcome, budget_exhausted, classify
 from shared.errors import EnvelopeError
@@ -63,8 +64,10 @@ __all__ = [
     "classify",
     "decode_message",
     "fit_row",
+    "fit_row_encoded",
     "fits_in_queue_message",
     "pack",
+    "pack_encoded",
     "sdk_default_chunks",
     "sdk_default_stats",
     "short_error",

@@ -13,6 +13,10 @@ import json
 from typing import Any
 
 _SEPARATORS = (",", ":")
+# Built once: json.dumps with any non-default option builds a new encoder on every call,
+# which costs more than encoding a small row.
+_UTF8 = json.JSONEncoder(ensure_ascii=False, separators=_SEPARATORS, allow_nan=False)
+_ASCII = json.JSONEncoder(ensure_ascii=True, separators=_SEPARATORS, allow_nan=False)
 
 
 def compact_json(value: Any) -> str:
@@ -32,9 +36,8 @@ def compact_json_bytes(value: Any) -> bytes:
         TypeError: ``value`` holds something JSON cannot represent (e.g. a datetime).
         ValueError: ``value`` holds NaN or an infinity.
     """
-    text = json.dumps(value, ensure_ascii=False, separators=_SEPARATORS, allow_nan=False)
+    text = _UTF8.encode(value)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: escape everything non-ASCII instead
-        escaped = json.dumps(value, ensure_ascii=True, separators=_SEPARATORS, allow_nan=False)
-        return escaped.encode("ascii")
+        return _ASCII.encode(value).encode("ascii")

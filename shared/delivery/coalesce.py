@@ -103,9 +103,7 @@ class Coalescer:
             self._start_flush(loop, state, stream, batch)
         return await waiter
 
-    def _check(
-        self, loop: asyncio.AbstractEventLoop, stream: str, batch: _Batch
-    ) -> None:
+    def _check(self, loop: asyncio.AbstractEventLoop, stream: str, batch: _Batch) -> None:
         state = self._loops.get(loop)
         if state is None or state.batches.get(stream) is not batch:
             return  # already sent (it filled up)

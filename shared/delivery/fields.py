@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.delivery._json import compact_json
+from shared.delivery._json import compact_json, compact_json_bytes
 
 DEFAULT_MAX_FIELD_BYTES = 65_536
 """The service's 64 KB field limit, read as 64 KiB (see the module docstring)."""
@@ -92,6 +92,32 @@ def fit_row(
             fitted[name] = value
     fitted[flag_column] = sorted(cut)
     return fitted
+
+
+def fit_row_encoded(
+    row: Mapping[str, Any],
+    *,
+    max_field_bytes: int = DEFAULT_MAX_FIELD_BYTES,
+    flag_column: str = DEFAULT_FLAG_COLUMN,
+) -> tuple[dict[str, Any], bytes]:
+    """``fit_row(row)`` and its compact JSON, which the packer sends.
+
+    A row whose whole JSON is within ``max_field_bytes`` is encoded once and kept as it
+    is: every string's UTF-8 is no longer than its JSON text inside the row's, and every
+    dict or list's compact JSON is a part of the row's, so no field can be over the
+    limit. Only a larger row is walked field by field (and encoded again).
+
+    Raises:
+        ValueError, TypeError: as :func:`fit_row`.
+    """
+    flags = row.get(flag_column)
+    # The flag column as fit_row leaves it (sorted, no repeats) is the one kept as it is.
+    if isinstance(flags, list) and flags == sorted(set(_existing_flags(row, flag_column))):
+        encoded = compact_json_bytes(row)
+        if len(encoded) <= max_field_bytes:
+            return dict(row), encoded
+    fitted = fit_row(row, max_field_bytes=max_field_bytes, flag_column=flag_column)
+    return fitted, compact_json_bytes(fitted)
 
 
 def truncate_utf8(text: str, max_bytes: int) -> str:

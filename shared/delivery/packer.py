@@ -151,11 +151,28 @@ def pack(
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
     level: int = DEFAULT_LEVEL,
 ) -> PackResult:
-    """Pack ``rows``, in order, into as few gzip bodies as the limits allow.
+    """Pack ``rows``, each encoded here; see :func:`pack_encoded`."""
+    return pack_encoded(
+        ((row, compact_json_bytes(row)) for row in rows),
+        max_body_bytes=max_body_bytes,
+        max_decompressed_bytes=max_decompressed_bytes,
+        level=level,
+    )
+
+
+def pack_encoded(
+    encoded_rows: Iterable[tuple[Mapping[str, Any], bytes]],
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+    level: int = DEFAULT_LEVEL,
+) -> PackResult:
+    """Pack rows, in order, into as few gzip bodies as the limits allow.
 
     Args:
-        rows: the rows, each a JSON-ready mapping (strings, numbers, booleans, None,
-            lists, dicts); run them through :func:`shared.delivery.fields.fit_row` first.
+        encoded_rows: each row (a JSON-ready mapping: strings, numbers, booleans, None,
+            lists, dicts) with its compact JSON from :mod:`shared.delivery._json`; use
+            :func:`shared.delivery.fields.fit_row_encoded`, which fits and encodes once.
         max_body_bytes: the largest body, in bytes of gzip on the wire.
         max_decompressed_bytes: the largest JSON array a body may decompress to.
         level: the zlib compression level, 1 (fastest) to 9 (smallest).
@@ -178,8 +195,7 @@ def pack(
     bodies: list[PackedBody] = []
     oversized: list[OversizedRow] = []
     builder = _BodyBuilder(level, limits)
-    for index, row in enumerate(rows):
-        data = compact_json_bytes(row)
+    for index, (row, data) in enumerate(encoded_rows):
         record = dict(row)
         if len(data) + 2 > max_decompressed_bytes:
             reason = (

@@ -12,10 +12,10 @@ import hashlib
 import json
 from typing import Any
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
 
 def event_id(source: str, event_type: str, content: Any) -> str:
     """A 32-hex-digit id (128 bits of SHA-256) for ``content`` from ``source``."""
-    canonical = json.dumps(
-        [source, event_type, content], sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    canonical = _CANONICAL.encode([source, event_type, content])
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, cached_property
@@ -52,6 +52,11 @@ class TableSchema:
         """The names of every column (computed once: every row checks against it)."""
         return frozenset(column.name for column in self.columns)
 
+    @cached_property
+    def _coercers(self) -> tuple[tuple[str, str, Callable[[Any], Any]], ...]:
+        # Each column's check chosen once: every row of every webhook runs them.
+        return tuple((c.name, c.type, _COERCERS[c.type]) for c in self.columns)
+
     def shape_row(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Return ``values`` as a row the stream accepts, or raise SchemaError.
 
@@ -69,45 +74,63 @@ class TableSchema:
             raise SchemaError(f"{self.table} has no column(s) {', '.join(unknown)}")
         row: dict[str, Any] = {}
         problems: list[str] = []
-        for column in self.columns:
-            value = values.get(column.name)
+        for name, column_type, coerce in self._coercers:
+            value = values.get(name)
             if value is None:
                 continue
             try:
-                row[column.name] = _coerce(value, column.type)
+                row[name] = coerce(value)
             except (TypeError, ValueError):
-                problems.append(f"{column.name} is not a valid {column.type}")
+                problems.append(f"{name} is not a valid {column_type}")
         if problems:
             raise SchemaError(f"{self.table}: " + "; ".join(problems))
         return row
 
 
-def _coerce(value: Any, column_type: str) -> Any:
-    if column_type == "dynamic":
-        json.dumps(value, allow_nan=False)  # TypeError/ValueError if not JSON-able
+_STRICT_JSON = json.JSONEncoder(
+    allow_nan=False
+)  # built once: json.dumps(allow_nan=...) builds one a call
+
+
+def _dynamic(value: Any) -> Any:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("dynamic")
+    elif isinstance(value, dict | list):
+        if value:
+            _STRICT_JSON.encode(value)  # TypeError/ValueError if not JSON-able
+    elif not isinstance(value, str | int):  # bool is an int
+        _STRICT_JSON.encode(value)  # a TypeError for anything else
+    return value
+
+
+def _string(value: Any) -> str:
+    if isinstance(value, str):
         return value
-    if column_type == "string":
-        if isinstance(value, str):
-            return value
-        raise TypeError(column_type)
-    if column_type == "boolean":
-        if isinstance(value, bool):
-            return value
-        raise TypeError(column_type)
-    if column_type in ("int", "long"):
-        low, high = _INT32 if column_type == "int" else _INT64
+    raise TypeError("string")
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise TypeError("boolean")
+
+
+def _integer(low: int, high: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
         if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
             return value
-        raise TypeError(column_type)
-    if column_type == "real":
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            if not math.isfinite(value):
-                raise ValueError(column_type)
-            return value
-        raise TypeError(column_type)
-    if column_type == "datetime":
-        return _iso_datetime(value)
-    raise TypeError(column_type)
+        raise TypeError("int")
+
+    return check
+
+
+def _real(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ValueError("real")
+        return value
+    raise TypeError("real")
 
 
 def _iso_datetime(value: Any) -> str:
@@ -121,6 +144,17 @@ def _iso_datetime(value: Any) -> str:
             raise ValueError("datetime without offset")
         return value
     raise TypeError("datetime")
+
+
+_COERCERS: dict[str, Callable[[Any], Any]] = {
+    "dynamic": _dynamic,
+    "string": _string,
+    "boolean": _boolean,
+    "int": _integer(*_INT32),
+    "long": _integer(*_INT64),
+    "real": _real,
+    "datetime": _iso_datetime,
+}
 
 
 def schema_from_json(document: Mapping[str, Any]) -> TableSchema:

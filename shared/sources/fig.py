@@ -47,6 +47,15 @@ SOURCE_NAME = "fig"
 TABLE = "FigEvents_CL"
 
 _ROUTES_BY_LOWER = {route.lower(): route for route in ROUTES}
+# The fields that fill a column of their own, per route: the rest go to Details.
+_USED_FIELDS = {
+    route: frozenset(
+        {key for _, key in DIRECT_COLUMNS}
+        | {"IsTest"}
+        | {f for f in (contract.time_field, contract.activity_field) if f}
+    )
+    for route, contract in ROUTES.items()
+}
 
 
 @dataclass(frozen=True)
@@ -84,7 +93,12 @@ def normalize(route: str, body: Mapping[str, Any], received: datetime) -> FigEve
     """
     contract = ROUTES[route]
     _check_kinds(contract, body)
-    named = {name: _named(contract, name, value) for name, value in body.items()}
+    enums = contract.enums
+    named = (
+        {name: _named(contract, name, value) for name, value in body.items()}
+        if enums or "HealthDetails" in body
+        else dict(body)
+    )
     event_type = _event_type(route, contract, named)
     time_text = body.get(contract.time_field) if contract.time_field else None
     event_time = parse_timestamp(time_text) if time_text is not None else None
@@ -92,11 +106,7 @@ def normalize(route: str, body: Mapping[str, Any], received: datetime) -> FigEve
         column: named[key] for column, key in DIRECT_COLUMNS if _has(named, key)
     }
     activity = named.get(contract.activity_field) if contract.activity_field else None
-    used = {key for _, key in DIRECT_COLUMNS} | {
-        "IsTest",
-        contract.time_field,
-        contract.activity_field,
-    }
+    used = _USED_FIELDS[route]
     # The event's own text is kept as sent: Fig's 7 fractional digits are KQL's precision.
     use_event_time = event_time is not None and time_generated(event_time, received) == event_time
     values.update(
@@ -159,7 +169,11 @@ def _severity(event_type: str, named: Mapping[str, Any]) -> str:
 
 
 def _check_kinds(contract: Contract, body: Mapping[str, Any]) -> None:
-    wrong = [name for name, kind in contract.fields.items() if not _is_kind(body.get(name), kind)]
+    wrong = [
+        name
+        for name, kind in contract.fields.items()
+        if (value := body.get(name)) is not None and not _is_kind(value, kind)
+    ]
     if wrong:
         raise MalformedPayload(
             f"Field(s) of the wrong type for {contract.event_type}: {', '.join(sorted(wrong))}."
