@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from bench.env import local_azure
+from bench.env import local_azure, peak_rss_mb
 from local.host.process import LocalHostProcess
 
 BODY_BYTES = 16 * 1024 * 1024 - 1024
@@ -41,13 +41,6 @@ TINY = b'{"details":{"notification_type":"new_hits"}}\n'
 def _tiny_batch() -> bytes:
     """As many minimal notifications as fit in 16 MiB."""
     return TINY * (BODY_BYTES // len(TINY))
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _post_with_probe(host: LocalHostProcess, body: bytes, token: str) -> tuple[int, float, float]:
@@ -98,7 +91,7 @@ def bench_big_batches() -> list[str]:
                 )
                 warm.raise_for_status()
                 status, seconds, stall = _post_with_probe(host, body, token)
-                rss = _peak_rss_mb(host.pid or 0)
+                rss = peak_rss_mb(host.pid or 0)
             lines.append(f"  {name:<40} {status:>6} {seconds:>8.2f} {stall:>9.1f} {rss:>12.0f}")
     lines.append("  targets (hostile-input issue)             peak RSS <= 200 MB, stall <= 100 ms")
     return lines

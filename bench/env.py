@@ -10,6 +10,18 @@ from local.azurite import Azurite
 from local.emulators.stack import EmulatorStack
 
 
+def peak_rss_mb(pid: int) -> float:
+    """A process's peak resident memory so far (``VmHWM``), in MB; NaN where /proc has none."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return float("nan")
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 @contextmanager
 def local_azure(
     scratch: Path, *, fault_clock: Callable[[], float] | None = None

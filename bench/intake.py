@@ -18,7 +18,7 @@ from pathlib import Path
 
 import requests
 
-from bench.env import local_azure
+from bench.env import local_azure, peak_rss_mb
 from bench.load import LoadResult, run_load, security_event
 from local.host.process import LocalHostProcess
 from shared.auth.fig import hash_fig_secret
@@ -30,38 +30,50 @@ APPS = {
 }
 
 
-def _intake_row(name: str, result: LoadResult, landed: int, requests_made: int) -> str:
+def _intake_row(
+    name: str, result: LoadResult, landed: int, requests_made: int, peak_mb: float
+) -> str:
     accepted = sum(n for status, n in result.statuses.items() if 200 <= status < 300)
     return (
         f"  {name:<24} {result.rate:>9.0f} {result.p50_ms:>8.1f} {result.p99_ms:>8.1f}"
-        f" {accepted:>9} {landed:>7} {requests_made:>10}"
+        f" {accepted:>9} {landed:>7} {requests_made:>8} {peak_mb:>8.0f}"
     )
 
 
 def bench_intake(*, events: int, senders: int, baseline_events: int) -> list[str]:
-    """Throughput and ack latency through the local host, both apps, same senders."""
+    """Throughput, ack latency and the host's peak memory, both apps, same senders."""
     lines = [
         f"Intake: Fig SecurityEvent webhooks from {senders} concurrent senders, local functions",
         "host -> Logs Ingestion emulator (HTTPS), Fig's bcrypt cost 11. The baseline is bound by",
         f"bcrypt, so it gets {baseline_events:,} of the {events:,} events (BENCH_BASELINE_EVENTS);",
-        "more only lengthen the run.",
+        "more only lengthen the run. Peak: the host process's peak RSS over its whole life.",
         f"  {'':<24} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'2xx':>9} {'landed':>7}"
-        f" {'uploads':>10}",
+        f" {'uploads':>8} {'peak MB':>8}",
     ]
     secret = str(uuid.uuid4())
+    rates: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as scratch, local_azure(Path(scratch)) as (stack, env):
         stack.keyvault.set_secret("fig-secret-hash", hash_fig_secret(secret))
         for name, app in APPS.items():
-            count = events if app == APPS["sentinel-bridge"] else baseline_events
+            bridge = app == APPS["sentinel-bridge"]
+            count = events if bridge else baseline_events
             stack.ingestion.reset()
             with LocalHostProcess(app, env=env) as host:
                 url = host.url("/api/fig/SecurityEvent")
-                run_load(url, secret, events=min(50, count), senders=senders)  # warm up
+                # Warm up: clients, token, vault read, connections (bcrypt per event for the relay).
+                run_load(url, secret, events=500 if bridge else 32, senders=senders)
                 stack.ingestion.reset()
                 result = run_load(url, secret, events=count, senders=senders, timeout=600)
+                peak_mb = peak_rss_mb(host.pid or 0)
             stats = stack.ingestion.stats()["streams"].get("Custom-FigEvents", {})
             landed = len(stack.ingestion.rows("Custom-FigEvents"))
-            lines.append(_intake_row(name, result, landed, stats.get("requests", 0)))
+            rates[name] = result.rate
+            lines.append(_intake_row(name, result, landed, stats.get("requests", 0), peak_mb))
+    bridge, naive = rates.values()
+    lines += [
+        f"  sentinel-bridge / naive relay: {bridge / naive:.0f}x",
+        "  target (issue 15): >= 3,000 events/s, p99 <= 50 ms, >= 200x, peak <= 200 MB, 0 lost",
+    ]
     return lines
 
 

@@ -54,9 +54,9 @@ async def _split(urls: list[str], secret: str, events: int, senders: int) -> lis
     bound to one host in turn, so the hosts share the work the way a balancer spreads
     connections: a faster host serves more, and neither idles while the other finishes.
     Each host's result covers the whole run's time, so the rates add up."""
-    queue: asyncio.Queue[int] = asyncio.Queue()
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
     for index in range(events):
-        queue.put_nowait(index)
+        queue.put_nowait(security_event(index))  # made before the clock starts
     latencies: list[list[float]] = [[] for _ in urls]
     statuses: list[dict[int, int]] = [{} for _ in urls]
     headers = {"Authorization": f"Secret {secret}", "Content-Type": "application/json"}
@@ -67,9 +67,8 @@ async def _split(urls: list[str], secret: str, events: int, senders: int) -> lis
 
         async def sender(host: int) -> None:
             while not queue.empty():
-                index = queue.get_nowait()
+                body = queue.get_nowait()
                 began = time.perf_counter()
-                body = security_event(index)
                 async with session.post(urls[host], data=body, headers=headers) as response:
                     await response.read()
                     counts = statuses[host]
