@@ -69,9 +69,9 @@ def bench_intake(*, events: int, senders: int, baseline_events: int) -> list[str
             landed = len(stack.ingestion.rows("Custom-FigEvents"))
             rates[name] = result.rate
             lines.append(_intake_row(name, result, landed, stats.get("requests", 0), peak_mb))
-    bridge, naive = rates.values()
+    ours, naive = rates.values()
     lines += [
-        f"  sentinel-bridge / naive relay: {bridge / naive:.0f}x",
+        f"  sentinel-bridge / naive relay: {ours / naive:.0f}x",
         "  target (issue 15): >= 3,000 events/s, p99 <= 50 ms, >= 200x, peak <= 200 MB, 0 lost",
     ]
     return lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -109,3 +110,53 @@ def test_nothing_is_lost_or_duplicated(window: float) -> None:
     asyncio.run(_send_all(coalescer, groups))
     sent = [row["v"] for batch in recorder.batches for row in batch]
     assert sorted(sent) == sorted(row["v"] for rows in groups for row in rows)
+
+
+def test_a_burst_is_sent_once_it_is_over_not_when_the_window_ends() -> None:
+    """Quiet rule: with a 60 s window, rows that arrived together go as soon as no more
+    join them (the guard is a timeout, not a measurement)."""
+    recorder = Recorder()
+    coalescer = Coalescer(recorder, window_seconds=60, quiet_seconds=0.001)
+    groups = [[{"v": "a"}], [{"v": "b"}]]
+
+    async def scenario() -> list[list[Refused]]:
+        return await asyncio.wait_for(_send_all(coalescer, groups), 5)
+
+    assert asyncio.run(scenario()) == [[], []]
+    assert recorder.batches == [[{"v": "a"}, {"v": "b"}]]
+
+
+def test_uploads_to_a_stream_start_at_least_a_window_apart() -> None:
+    """Spacing: a batch that is ready sooner waits for the window since the previous
+    upload started (by the loop's own clock, which schedules it)."""
+    starts: list[float] = []
+    loop_holder: list[asyncio.AbstractEventLoop] = []
+
+    def upload(stream: str, rows: Sequence[Mapping[str, Any]]) -> list[Refused]:
+        starts.append(loop_holder[0].time())
+        return []
+
+    window = 0.05
+    coalescer = Coalescer(upload, window_seconds=window, quiet_seconds=0.001)
+
+    async def scenario() -> None:
+        loop_holder.append(asyncio.get_running_loop())
+        for value in "abc":
+            await coalescer.upload("Custom-X", [{"v": value}])
+
+    asyncio.run(scenario())
+    assert len(starts) == 3
+    assert all(later - earlier >= window for earlier, later in itertools.pairwise(starts))
+
+
+def test_other_streams_are_not_held_by_a_streams_spacing() -> None:
+    """The spacing is per stream: another stream's first batch goes at once."""
+    recorder = Recorder()
+    coalescer = Coalescer(recorder, window_seconds=60, quiet_seconds=0.001)
+
+    async def scenario() -> None:
+        await asyncio.wait_for(coalescer.upload("Custom-A", [{"v": "a"}]), 5)
+        await asyncio.wait_for(coalescer.upload("Custom-B", [{"v": "b"}]), 5)
+
+    asyncio.run(scenario())
+    assert recorder.batches == [[{"v": "a"}], [{"v": "b"}]]

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from shared.bootstrap.clients import Lazy
+from shared.bootstrap.clients import Lazy, environment_read_once
 
 
 def test_built_once_on_first_use() -> None:
@@ -76,3 +76,33 @@ def test_warm_builds_in_a_thread_then_calls_back_once() -> None:
     release.set()
     assert done.wait(5)
     assert lazy.get() == "built"
+
+
+ENDPOINT = "https://dce.example.ingest.monitor.azure.com"
+
+
+def test_proxy_and_ca_bundle_are_read_once_into_the_transport_options(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What requests would read per request is read at build time instead."""
+    for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/bundle.pem")
+    assert environment_read_once(ENDPOINT) == {
+        "use_env_settings": False,
+        "proxies": {"https": "http://proxy.example:3128"},
+        "connection_verify": "/etc/ssl/bundle.pem",
+    }
+
+
+def test_no_proxy_for_the_endpoint_means_no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_PROXY is applied to the endpoint once; without a bundle, verification stays on."""
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", ".monitor.azure.com")
+    monkeypatch.setenv("no_proxy", ".monitor.azure.com")
+    assert environment_read_once(ENDPOINT) == {"use_env_settings": False}

@@ -280,3 +280,34 @@ def test_a_status_row_fits_the_table() -> None:
         "disabled",
         "2026-11-23T12:00:00Z",
     )
+
+
+def test_counts_made_together_land_together_and_zeros_are_not_kept() -> None:
+    """count_each: one version step for everything a request counts; a zero adds no key."""
+    clock = Clock(T0)
+    counters = Counters("a", clock=clock)
+    counters.count_each("fig", {metrics.RECEIVED: 1, metrics.ACCEPTED: 3, metrics.QUEUED: 0})
+    clock.now = T0 + WINDOW + timedelta(seconds=1)
+    counters.count_each("fig", {metrics.ACCEPTED: 2})
+    assert [(w.start, w.version, dict(w.counts)) for w in counters.pending()] == [
+        (T0, 1, {("source", "fig", "received"): 1, ("source", "fig", "accepted"): 3}),
+        (T0 + WINDOW, 1, {("source", "fig", "accepted"): 2}),
+    ]
+
+
+def test_a_clock_that_steps_back_counts_in_the_earlier_window() -> None:
+    """The remembered window is only used while the clock is inside it."""
+    clock = Clock(T0 + WINDOW)
+    counters = Counters("a", clock=clock)
+    counters.count("fig", metrics.ACCEPTED)
+    clock.now = T0 + timedelta(minutes=1)
+    counters.count("fig", metrics.ACCEPTED)
+    assert [w.start for w in counters.pending()] == [T0, T0 + WINDOW]
+
+
+def test_a_bad_count_among_several_adds_none_of_them() -> None:
+    """Checked before anything is added: a typo never leaves half a request counted."""
+    counters = Counters("a", clock=Clock())
+    with pytest.raises(ValueError, match="bad count"):
+        counters.count_each("fig", {metrics.RECEIVED: 1, "recieved": 1})
+    assert counters.pending() == []

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.delivery import fit_row, truncate_utf8
+from shared.delivery import fit_row, fit_row_encoded, truncate_utf8
 from shared.delivery._json import compact_json
 from shared.delivery.fields import utf8_length
 from tests.unit.delivery.strategies import rows
@@ -128,3 +128,22 @@ def test_limit_must_be_positive() -> None:
     """A limit of zero bytes makes no sense."""
     with pytest.raises(ValueError, match="positive"):
         fit_row({"a": "b"}, max_field_bytes=0)
+
+
+@settings(max_examples=200)
+@given(row=rows, limit=st.integers(1, 400))
+def test_fitting_with_the_encoding_gives_the_same_row_and_its_json(
+    row: dict[str, Any], limit: int
+) -> None:
+    """fit_row_encoded is fit_row plus the row's compact JSON, whichever path it takes."""
+    fitted, encoded = fit_row_encoded(row, max_field_bytes=limit)
+    assert fitted == fit_row(row, max_field_bytes=limit)
+    assert json.loads(encoded) == fitted
+
+
+def test_a_small_fitted_row_is_encoded_once_and_kept_as_it_is() -> None:
+    """The fast path: the whole row is under the limit, so it and its key order stay."""
+    row = {"Message": "é" * 10, "Details": {"a": [1, 2]}, FLAG: []}
+    fitted, encoded = fit_row_encoded(row, max_field_bytes=64)
+    assert list(fitted) == list(row)
+    assert encoded == json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode()
