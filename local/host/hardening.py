@@ -73,11 +73,14 @@ def limits_from_os() -> Limits:
 class QuietRequestHandler(RequestHandler):
     """aiohttp's protocol handler without echoed errors, with a request-head timeout."""
 
-    __slots__ = ("_head_timeout", "_head_timer")
+    __slots__ = ("_head_deadline", "_head_timeout", "_head_timer")
 
     def __init__(self, *args: Any, head_timeout: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._head_timeout = head_timeout
+        # Re-arming per request only moves the deadline; the one timer per connection
+        # checks it when it fires (a call_later and a cancel per request cost more).
+        self._head_deadline: float | None = None
         self._head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -87,7 +90,10 @@ class QuietRequestHandler(RequestHandler):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         """Stop the head timer with the connection."""
-        self._disarm()
+        self._head_deadline = None
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
         super().connection_lost(exc)
 
     async def _handle_request(
@@ -96,7 +102,7 @@ class QuietRequestHandler(RequestHandler):
         start_time: float | None,
         request_handler: Callable[[BaseRequest], Awaitable[web.StreamResponse]],
     ) -> tuple[web.StreamResponse, bool]:
-        self._disarm()  # a head arrived; the body has its own timeout
+        self._head_deadline = None  # a head arrived; the body has its own timeout
         try:
             return await super()._handle_request(request, start_time, request_handler)
         finally:
@@ -120,21 +126,25 @@ class QuietRequestHandler(RequestHandler):
         return response
 
     def _arm(self) -> None:
-        self._disarm()
-        if self.transport is not None:
-            loop = asyncio.get_running_loop()
-            self._head_timer = loop.call_later(self._head_timeout, self._head_overdue)
+        if self.transport is None:
+            return
+        loop = asyncio.get_running_loop()
+        self._head_deadline = loop.time() + self._head_timeout
+        if self._head_timer is None:
+            self._head_timer = loop.call_at(self._head_deadline, self._head_check)
 
-    def _disarm(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
-
-    def _head_overdue(self) -> None:
+    def _head_check(self) -> None:
         self._head_timer = None
-        if self.transport is not None:
-            logger.info("Closed a connection: no request head within %gs", self._head_timeout)
-            self.transport.close()
+        deadline = self._head_deadline
+        if deadline is None or self.transport is None:
+            return  # a request is being handled; the next _arm() starts a timer
+        loop = asyncio.get_running_loop()
+        if loop.time() < deadline:
+            self._head_timer = loop.call_at(deadline, self._head_check)
+            return
+        self._head_deadline = None
+        logger.info("Closed a connection: no request head within %gs", self._head_timeout)
+        self.transport.close()
 
 
 class QuietServer(web.Server):
@@ -173,6 +183,10 @@ async def read_body(request: web.Request, limits: Limits) -> bytes | web.Respons
         logger.info("413: declared body of %d bytes is over %d", declared, limits.body_bytes)
         return _closing(413)
     try:
+        if request.content.is_eof():
+            # The whole body is buffered already: reading cannot stall, so no timeout
+            # (one per request costs a timer and a context manager).
+            return await request.read()
         async with asyncio.timeout(limits.body_timeout):
             return await request.read()
     except web.HTTPRequestEntityTooLarge:

@@ -29,6 +29,7 @@ from local.host.loader import import_app, index_functions
 from local.host.ports import LOOPBACK
 from local.host.queues import DEFAULT_HOLD_SECONDS, QueueTrigger
 from local.host.singleton import BlobLease, SingletonTimer, host_id, listener_lock_name
+from local.host.summary import InvocationSummary
 from local.host.timers import TimerTrigger
 
 logger = logging.getLogger(__name__)
@@ -82,13 +83,15 @@ async def serve(config: HostConfig) -> None:
         loop.add_signal_handler(signum, stopping.set)
 
     limits = limits_from_os()
+    summary = InvocationSummary()
     runner = QuietAppRunner(
-        HttpTriggers(functions, options.route_prefix, keys, limits).build_app(),
+        HttpTriggers(functions, options.route_prefix, keys, limits, summary).build_app(),
         limits,
         access_log=None,
     )
     background: list[asyncio.Task[None]] = []
     try:
+        background.append(asyncio.create_task(summary.run()))
         for queue_trigger in queue_triggers:
             await queue_trigger.prepare()
         background += [asyncio.create_task(trigger.run()) for trigger in queue_triggers]
@@ -107,6 +110,7 @@ async def serve(config: HostConfig) -> None:
             await queue_trigger.drain(drain_seconds)
             await queue_trigger.close()
         await runner.cleanup()
+        summary.flush()
         executor.shutdown(wait=False, cancel_futures=True)
         logger.info("Host stopped")
 

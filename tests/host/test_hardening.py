@@ -107,6 +107,13 @@ def test_a_request_head_that_never_ends_is_closed(strict_host: LocalHostProcess)
     assert "no request head within 1s" in strict_host.logs()
 
 
+def test_an_idle_kept_alive_connection_is_closed(strict_host: LocalHostProcess) -> None:
+    """After a reply, the next head is timed again: a client that goes quiet is disconnected."""
+    reply = raw_exchange(strict_host, b"GET /api/text HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status_of(reply) == 201
+    assert reply.endswith("grüße".encode())
+
+
 def test_a_body_that_stalls_is_408(strict_host: LocalHostProcess) -> None:
     """A body that stops arriving is answered 408 and the connection closed."""
     reply = raw_exchange(
