@@ -23,7 +23,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.http import HttpVersion11, RawRequestMessage
+from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
@@ -148,35 +151,71 @@ class QuietRequestHandler(RequestHandler):
 
 
 class QuietServer(web.Server):
-    """A ``web.Server`` whose connections use :class:`QuietRequestHandler`."""
+    """A low-level ``web.Server``: quiet connections, the body limit on every request.
 
-    head_timeout: float = 30.0
+    No ``web.Application`` sits between it and the handler: the host routes each request
+    itself (``HttpTriggers.handle``), saving the router's work on every request.
+    """
+
+    def __init__(
+        self,
+        handler: Callable[[BaseRequest], Awaitable[web.StreamResponse]],
+        limits: Limits,
+        **kwargs: Any,
+    ) -> None:
+        self._limits = limits
+        super().__init__(handler, request_factory=self._limited_request, **kwargs)
+
+    def _limited_request(
+        self,
+        message: RawRequestMessage,
+        payload: StreamReader,
+        protocol: RequestHandler,
+        writer: AbstractStreamWriter,
+        task: asyncio.Task[None],
+    ) -> BaseRequest:
+        return BaseRequest(
+            message,
+            payload,
+            protocol,
+            writer,
+            task,
+            self._loop,
+            client_max_size=self._limits.body_bytes,
+        )
 
     def __call__(self) -> RequestHandler:
         return QuietRequestHandler(
             self,
             loop=self._loop,
-            head_timeout=self.head_timeout,
+            head_timeout=self._limits.header_timeout,
             **self._kwargs,
         )
 
 
-class QuietAppRunner(web.AppRunner):
-    """``web.AppRunner`` serving through :class:`QuietServer`."""
-
-    def __init__(self, app: web.Application, limits: Limits, **kwargs: Any) -> None:
-        super().__init__(app, **kwargs)
-        self._limits = limits
-
-    async def _make_server(self) -> web.Server:
-        server = await super()._make_server()
-        server.__class__ = QuietServer  # same layout: only __call__ differs
-        assert isinstance(server, QuietServer)
-        server.head_timeout = self._limits.header_timeout
-        return server
+def quiet_runner(
+    handler: Callable[[BaseRequest], Awaitable[web.StreamResponse]], limits: Limits
+) -> web.ServerRunner:
+    """A runner serving ``handler`` through :class:`QuietServer`, without an access log."""
+    return web.ServerRunner(QuietServer(handler, limits, access_log=None))
 
 
-async def read_body(request: web.Request, limits: Limits) -> bytes | web.Response:
+async def answer_expect(request: BaseRequest) -> web.Response | None:
+    """What aiohttp's router did for an ``Expect`` header, minus the echo.
+
+    ``100-continue`` gets its interim "100 Continue"; any other expectation on HTTP/1.1 is
+    an empty 417 (aiohttp's reply quoted the header back).
+    """
+    if request.version == HttpVersion11:
+        if request.headers.get(hdrs.EXPECT, "").lower() != "100-continue":
+            return web.Response(status=417)
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the final reply has not started
+    await request.writer.drain()
+    return None
+
+
+async def read_body(request: BaseRequest, limits: Limits) -> bytes | web.Response:
     """The body, or the empty error reply the host sends instead (413 or 408)."""
     declared = request.content_length
     if declared is not None and declared > limits.body_bytes:

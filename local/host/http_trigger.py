@@ -25,16 +25,17 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import azure.functions as func
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.web_request import BaseRequest
 from multidict import CIMultiDict
 
 from local.host.config import FunctionKeys
-from local.host.hardening import Limits, read_body
+from local.host.hardening import Limits, answer_expect, read_body
 from local.host.invoke import invoke
 from local.host.loader import LoadedFunction
 from local.host.routes import RouteTable
@@ -43,6 +44,8 @@ from local.host.summary import InvocationSummary
 logger = logging.getLogger(__name__)
 
 _KEY_HEADER = "x-functions-key"
+_ADMIN_METHODS = frozenset({"GET", "HEAD"})
+_URL_CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -81,19 +84,32 @@ class HttpTriggers:
         self._keys = keys
         self._route_prefix = route_prefix
         self.summary = summary or InvocationSummary()
+        self._urls: dict[tuple[str, str, str], str] = {}
+        self._admin: dict[str, Callable[[BaseRequest], Awaitable[web.Response]]] = {
+            "/admin/host/status": self._host_status,
+            "/admin/functions": self._list_functions,
+        }
         self._routes = RouteTable(
             (self._template(f), self._http_function(f))
             for f in functions
             if f.trigger_type == "httpTrigger"
         )
 
-    def build_app(self) -> web.Application:
-        """The aiohttp application: admin endpoints, then everything else to the functions."""
-        app = web.Application(client_max_size=self._limits.body_bytes)
-        app.router.add_get("/admin/host/status", self._host_status)
-        app.router.add_get("/admin/functions", self._list_functions)
-        app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        return app
+    async def handle(self, request: BaseRequest) -> web.StreamResponse:
+        """Every request: the admin endpoints (GET or HEAD), then the functions.
+
+        This stands in for an aiohttp router with those two GET routes and a catch-all,
+        and answers the ``Expect`` header as the router did (``answer_expect``).
+        """
+        if request.headers.get(hdrs.EXPECT):
+            refused = await answer_expect(request)
+            if refused is not None:
+                return refused
+        if request.method in _ADMIN_METHODS:
+            admin = self._admin.get(request.rel_url.path_safe)
+            if admin is not None:
+                return await admin(request)
+        return await self._dispatch(request)
 
     def _template(self, function: LoadedFunction) -> str:
         route = str(function.trigger.get("route") or function.name)
@@ -108,10 +124,10 @@ class HttpTriggers:
             str(function.trigger.get("authLevel") or "function").lower(),
         )
 
-    async def _host_status(self, request: web.Request) -> web.Response:
+    async def _host_status(self, request: BaseRequest) -> web.Response:
         return web.json_response({"state": "Running"})
 
-    async def _list_functions(self, request: web.Request) -> web.Response:
+    async def _list_functions(self, request: BaseRequest) -> web.Response:
         if not self._authorized(request, "admin"):
             return web.Response(status=401)
         listing: list[dict[str, Any]] = []
@@ -122,7 +138,7 @@ class HttpTriggers:
             listing.append(entry)
         return web.json_response(listing)
 
-    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+    async def _dispatch(self, request: BaseRequest) -> web.StreamResponse:
         method = request.method
         candidates = self._routes.match(request.raw_path.split("?", 1)[0])
         chosen = next(
@@ -142,7 +158,7 @@ class HttpTriggers:
         query = request.query
         http_request = func.HttpRequest(
             method=method,
-            url=str(request.url),
+            url=self._url(request),
             headers=_joined_headers(request.headers.items()),
             params={key: query.getone(key) for key in query} if query else {},
             route_params=route_params,
@@ -169,10 +185,21 @@ class HttpTriggers:
         self._count(function, result.status_code, started)
         return _to_aiohttp(result)
 
+    def _url(self, request: BaseRequest) -> str:
+        # str(request.url) is a pure function of these three, and yarl's join is not cheap.
+        key = (request.scheme, request.host, request.raw_path)
+        url = self._urls.get(key)
+        if url is None:
+            url = str(request.url)
+            if len(self._urls) >= _URL_CACHE_SIZE:
+                del self._urls[next(iter(self._urls))]  # bounded: forget the oldest
+            self._urls[key] = url
+        return url
+
     def _count(self, function: LoadedFunction, status: int, started: float) -> None:
         self.summary.record(function.name, status, (time.perf_counter() - started) * 1000)
 
-    def _authorized(self, request: web.Request, level: str) -> bool:
+    def _authorized(self, request: BaseRequest, level: str) -> bool:
         if level == "anonymous":
             return True
         supplied = request.headers.get(_KEY_HEADER) or request.query.get("code") or ""
@@ -207,12 +234,20 @@ def _success_level(result: Any) -> int:
 
 
 def _to_aiohttp(response: func.HttpResponse) -> web.Response:
+    # The worker's rule: text/* types carry the charset, others do not.
+    mimetype = response.mimetype
+    charset = response.charset if mimetype.startswith("text/") else None
+    if not response.headers and "charset" not in mimetype:
+        # The usual case; aiohttp writes the same "type; charset=x" value (and refuses a
+        # content_type that names a charset itself, hence the test).
+        return web.Response(
+            status=response.status_code,
+            body=response.get_body(),
+            content_type=mimetype,
+            charset=charset,
+        )
     # werkzeug Headers: a list of pairs, repeated names kept (one C call builds the copy).
     headers: CIMultiDict[str] = CIMultiDict(response.headers.items())
     if "Content-Type" not in headers:
-        # The worker's rule: text/* types carry the charset, others do not.
-        mimetype = response.mimetype
-        headers["Content-Type"] = (
-            f"{mimetype}; charset={response.charset}" if mimetype.startswith("text/") else mimetype
-        )
+        headers["Content-Type"] = f"{mimetype}; charset={charset}" if charset else mimetype
     return web.Response(status=response.status_code, body=response.get_body(), headers=headers)

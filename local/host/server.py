@@ -22,7 +22,7 @@ from pathlib import Path
 from aiohttp import web
 
 from local.host.config import load_host_options, load_or_create_keys, load_settings
-from local.host.hardening import QuietAppRunner, limits_from_os
+from local.host.hardening import limits_from_os, quiet_runner
 from local.host.http_trigger import HttpTriggers
 from local.host.invoke import thread_pool
 from local.host.loader import import_app, index_functions
@@ -84,10 +84,8 @@ async def serve(config: HostConfig) -> None:
 
     limits = limits_from_os()
     summary = InvocationSummary()
-    runner = QuietAppRunner(
-        HttpTriggers(functions, options.route_prefix, keys, limits, summary).build_app(),
-        limits,
-        access_log=None,
+    runner = quiet_runner(
+        HttpTriggers(functions, options.route_prefix, keys, limits, summary).handle, limits
     )
     background: list[asyncio.Task[None]] = []
     try:

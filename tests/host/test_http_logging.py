@@ -7,7 +7,8 @@ import logging
 
 import azure.functions as func
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import RawTestServer, TestClient
+from aiohttp.web_request import BaseRequest
 
 from local.host.config import FunctionKeys
 from local.host.http_trigger import HttpTriggers
@@ -47,7 +48,8 @@ def run_requests(summary: InvocationSummary, paths: list[str]) -> list[int]:
     )
 
     async def send_all() -> list[int]:
-        async with TestClient(TestServer(triggers.build_app())) as client:
+        client: TestClient[BaseRequest, None] = TestClient(RawTestServer(triggers.handle))
+        async with client:
             statuses = []
             for path in paths:
                 async with client.get(path) as response:
