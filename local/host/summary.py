@@ -59,8 +59,10 @@ class InvocationSummary:
         self._since = now
         counts, self._counts = self._counts, {}
         max_ms, self._max_ms = self._max_ms, {}
+        # Whole seconds for the usual 10 s window; a short one (at shutdown) keeps a decimal.
+        window = f"{seconds:.0f}" if seconds >= 10 else f"{seconds:.1f}"
         return [
-            f"{name}: {sum(by_status.values()):,} invocations in the last {seconds:.0f} s: "
+            f"{name}: {sum(by_status.values()):,} invocations in the last {window} s: "
             + ", ".join(f"{status} x{count:,}" for status, count in sorted(by_status.items()))
             + f"; max {max_ms[name]:.0f} ms"
             for name, by_status in counts.items()

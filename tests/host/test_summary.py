@@ -46,7 +46,7 @@ def test_each_window_starts_afresh() -> None:
     assert summary.lines() == []
     summary.record("f", 204, 1.0)
     clock.now += 4.0
-    assert summary.lines() == ["f: 1 invocations in the last 4 s: 204 x1; max 1 ms"]
+    assert summary.lines() == ["f: 1 invocations in the last 4.0 s: 204 x1; max 1 ms"]
 
 
 def test_the_first_invocation_sets_the_max() -> None:
