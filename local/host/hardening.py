@@ -23,7 +23,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.http import HttpVersion11, RawRequestMessage
+from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
@@ -73,11 +76,14 @@ def limits_from_os() -> Limits:
 class QuietRequestHandler(RequestHandler):
     """aiohttp's protocol handler without echoed errors, with a request-head timeout."""
 
-    __slots__ = ("_head_timeout", "_head_timer")
+    __slots__ = ("_head_deadline", "_head_timeout", "_head_timer")
 
     def __init__(self, *args: Any, head_timeout: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._head_timeout = head_timeout
+        # Re-arming per request only moves the deadline; the one timer per connection
+        # checks it when it fires (a call_later and a cancel per request cost more).
+        self._head_deadline: float | None = None
         self._head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -87,7 +93,10 @@ class QuietRequestHandler(RequestHandler):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         """Stop the head timer with the connection."""
-        self._disarm()
+        self._head_deadline = None
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
         super().connection_lost(exc)
 
     async def _handle_request(
@@ -96,7 +105,7 @@ class QuietRequestHandler(RequestHandler):
         start_time: float | None,
         request_handler: Callable[[BaseRequest], Awaitable[web.StreamResponse]],
     ) -> tuple[web.StreamResponse, bool]:
-        self._disarm()  # a head arrived; the body has its own timeout
+        self._head_deadline = None  # a head arrived; the body has its own timeout
         try:
             return await super()._handle_request(request, start_time, request_handler)
         finally:
@@ -120,59 +129,103 @@ class QuietRequestHandler(RequestHandler):
         return response
 
     def _arm(self) -> None:
-        self._disarm()
-        if self.transport is not None:
-            loop = asyncio.get_running_loop()
-            self._head_timer = loop.call_later(self._head_timeout, self._head_overdue)
+        if self.transport is None:
+            return
+        loop = asyncio.get_running_loop()
+        self._head_deadline = loop.time() + self._head_timeout
+        if self._head_timer is None:
+            self._head_timer = loop.call_at(self._head_deadline, self._head_check)
 
-    def _disarm(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
-
-    def _head_overdue(self) -> None:
+    def _head_check(self) -> None:
         self._head_timer = None
-        if self.transport is not None:
-            logger.info("Closed a connection: no request head within %gs", self._head_timeout)
-            self.transport.close()
+        deadline = self._head_deadline
+        if deadline is None or self.transport is None:
+            return  # a request is being handled; the next _arm() starts a timer
+        loop = asyncio.get_running_loop()
+        if loop.time() < deadline:
+            self._head_timer = loop.call_at(deadline, self._head_check)
+            return
+        self._head_deadline = None
+        logger.info("Closed a connection: no request head within %gs", self._head_timeout)
+        self.transport.close()
 
 
 class QuietServer(web.Server):
-    """A ``web.Server`` whose connections use :class:`QuietRequestHandler`."""
+    """A low-level ``web.Server``: quiet connections, the body limit on every request.
 
-    head_timeout: float = 30.0
+    No ``web.Application`` sits between it and the handler: the host routes each request
+    itself (``HttpTriggers.handle``), saving the router's work on every request.
+    """
+
+    def __init__(
+        self,
+        handler: Callable[[BaseRequest], Awaitable[web.StreamResponse]],
+        limits: Limits,
+        **kwargs: Any,
+    ) -> None:
+        self._limits = limits
+        super().__init__(handler, request_factory=self._limited_request, **kwargs)
+
+    def _limited_request(
+        self,
+        message: RawRequestMessage,
+        payload: StreamReader,
+        protocol: RequestHandler,
+        writer: AbstractStreamWriter,
+        task: asyncio.Task[None],
+    ) -> BaseRequest:
+        return BaseRequest(
+            message,
+            payload,
+            protocol,
+            writer,
+            task,
+            self._loop,
+            client_max_size=self._limits.body_bytes,
+        )
 
     def __call__(self) -> RequestHandler:
         return QuietRequestHandler(
             self,
             loop=self._loop,
-            head_timeout=self.head_timeout,
+            head_timeout=self._limits.header_timeout,
             **self._kwargs,
         )
 
 
-class QuietAppRunner(web.AppRunner):
-    """``web.AppRunner`` serving through :class:`QuietServer`."""
-
-    def __init__(self, app: web.Application, limits: Limits, **kwargs: Any) -> None:
-        super().__init__(app, **kwargs)
-        self._limits = limits
-
-    async def _make_server(self) -> web.Server:
-        server = await super()._make_server()
-        server.__class__ = QuietServer  # same layout: only __call__ differs
-        assert isinstance(server, QuietServer)
-        server.head_timeout = self._limits.header_timeout
-        return server
+def quiet_runner(
+    handler: Callable[[BaseRequest], Awaitable[web.StreamResponse]], limits: Limits
+) -> web.ServerRunner:
+    """A runner serving ``handler`` through :class:`QuietServer`, without an access log."""
+    return web.ServerRunner(QuietServer(handler, limits, access_log=None))
 
 
-async def read_body(request: web.Request, limits: Limits) -> bytes | web.Response:
+async def answer_expect(request: BaseRequest) -> web.Response | None:
+    """What aiohttp's router did for an ``Expect`` header, minus the echo.
+
+    ``100-continue`` gets its interim "100 Continue"; any other expectation on HTTP/1.1 is
+    an empty 417 (aiohttp's reply quoted the header back).
+    """
+    if request.version == HttpVersion11:
+        if request.headers.get(hdrs.EXPECT, "").lower() != "100-continue":
+            return web.Response(status=417)
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the final reply has not started
+    await request.writer.drain()
+    return None
+
+
+async def read_body(request: BaseRequest, limits: Limits) -> bytes | web.Response:
     """The body, or the empty error reply the host sends instead (413 or 408)."""
     declared = request.content_length
     if declared is not None and declared > limits.body_bytes:
         logger.info("413: declared body of %d bytes is over %d", declared, limits.body_bytes)
         return _closing(413)
     try:
+        if request.content.is_eof():
+            # The whole body is buffered already: reading cannot stall, so no timeout
+            # (one per request costs a timer and a context manager).
+            return await request.read()
         async with asyncio.timeout(limits.body_timeout):
             return await request.read()
     except web.HTTPRequestEntityTooLarge:

@@ -4,7 +4,8 @@ Coroutine functions are awaited on the host's single event loop, so concurrent
 invocations share it (a blocking call in one stalls the others, as in production).
 Plain functions run in a thread pool sized by ``PYTHON_THREADPOOL_THREAD_COUNT``
 (default: Python's own default). Each invocation is logged once: function, outcome,
-duration, never arguments or results.
+duration, never arguments or results; a caller may lower the level of a success line
+(HTTP does, for answers below 500: see ``local.host.summary``).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ async def invoke(
     *,
     trigger_detail: str = "",
     describe_result: Callable[[Any], str] | None = None,
+    success_level: Callable[[Any], int] | None = None,
 ) -> Any:
     """Run ``function`` with its trigger ``argument``; log one line with outcome and duration.
 
@@ -69,6 +71,7 @@ async def invoke(
         argument: The trigger value (HttpRequest, TimerRequest, QueueMessage).
         trigger_detail: A short, non-sensitive note for the log line (e.g. a message id).
         describe_result: Turns the result into a short note for the log line (a status).
+        success_level: The log level of the line for a given result (default INFO).
 
     Returns:
         What the function returned.
@@ -92,11 +95,18 @@ async def invoke(
                 "Executed %s (Failed, %s, %.0f ms)", function.name, trigger_detail, elapsed_ms
             )
             raise
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        outcome = describe_result(result) if describe_result is not None else "Succeeded"
-        logger.info(
-            "Executed %s (%s, %s, %.0f ms)", function.name, outcome, trigger_detail, elapsed_ms
-        )
+        level = success_level(result) if success_level is not None else logging.INFO
+        if logger.isEnabledFor(level):
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            outcome = describe_result(result) if describe_result is not None else "Succeeded"
+            logger.log(
+                level,
+                "Executed %s (%s, %s, %.0f ms)",
+                function.name,
+                outcome,
+                trigger_detail,
+                elapsed_ms,
+            )
         return result
     finally:
         current_function.reset(token)

@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import azure.functions as func
@@ -47,9 +48,10 @@ class LoadedFunction:
         """The parameter the trigger value is passed as."""
         return str(self.trigger["name"])
 
-    @property
+    @cached_property
     def is_async(self) -> bool:
         """Whether the function is a coroutine function (awaited on the host's loop)."""
+        # Cached: asked on every invocation, and inspect's answer is not cheap.
         return inspect.iscoroutinefunction(self.user_function)
 
 

@@ -6,6 +6,8 @@ constraints ``{id:int}``. The constraints ``int``, ``long``, ``bool``, ``guid``,
 ``decimal``, ``double`` and ``float`` are enforced; any other constraint (``min(1)``,
 ``regex(...)``) is accepted and ignored. A trailing slash in the request path is ignored.
 Parameter values are percent-decoded after matching, so ``%2F`` stays inside one value.
+A :class:`RouteTable` remembers the outcome for the paths it saw last (a path always
+matches the same way), so a busy route costs one dictionary lookup, not a regex per template.
 """
 
 from __future__ import annotations
@@ -176,18 +178,42 @@ def _rank(parameter: _Parameter) -> int:
     return _CONSTRAINED if parameter.checks else _PLAIN
 
 
-class RouteTable(Generic[T]):
-    """Route templates with their targets, tried most specific first."""
+DEFAULT_CACHE_SIZE = 1024
 
-    def __init__(self, routes: Iterable[tuple[str, T]]) -> None:
+
+class RouteTable(Generic[T]):
+    """Route templates with their targets, tried most specific first.
+
+    Args:
+        routes: (template, target) pairs.
+        cache_size: How many distinct paths' outcomes to remember (0: none).
+    """
+
+    def __init__(
+        self, routes: Iterable[tuple[str, T]], *, cache_size: int = DEFAULT_CACHE_SIZE
+    ) -> None:
         compiled = [(compile_route(template), target) for template, target in routes]
         # sorted() is stable: among equal precedence, registration order decides.
         self._routes: Sequence[tuple[RouteTemplate, T]] = sorted(
             compiled, key=lambda item: item[0].precedence
         )
+        self._cache_size = cache_size
+        self._cache: dict[str, tuple[tuple[T, dict[str, str]], ...]] = {}
 
     def match(self, raw_path: str) -> list[tuple[T, dict[str, str]]]:
         """Every target whose template matches ``raw_path``, best first, with its params."""
+        found = self._cache.get(raw_path)
+        if found is None:
+            found = tuple(self._match_all(raw_path))
+            if self._cache_size:
+                if len(self._cache) >= self._cache_size:
+                    # Bounded whatever paths clients send: forget the oldest entry.
+                    del self._cache[next(iter(self._cache))]
+                self._cache[raw_path] = found
+        # Fresh dicts: a caller (or the function) may change the params it is given.
+        return [(target, dict(params)) for target, params in found]
+
+    def _match_all(self, raw_path: str) -> list[tuple[T, dict[str, str]]]:
         matches: list[tuple[T, dict[str, str]]] = []
         for route, target in self._routes:
             params = route.match(raw_path)

@@ -22,13 +22,14 @@ from pathlib import Path
 from aiohttp import web
 
 from local.host.config import load_host_options, load_or_create_keys, load_settings
-from local.host.hardening import QuietAppRunner, limits_from_os
+from local.host.hardening import limits_from_os, quiet_runner
 from local.host.http_trigger import HttpTriggers
 from local.host.invoke import thread_pool
 from local.host.loader import import_app, index_functions
 from local.host.ports import LOOPBACK
 from local.host.queues import DEFAULT_HOLD_SECONDS, QueueTrigger
 from local.host.singleton import BlobLease, SingletonTimer, host_id, listener_lock_name
+from local.host.summary import InvocationSummary
 from local.host.timers import TimerTrigger
 
 logger = logging.getLogger(__name__)
@@ -82,13 +83,13 @@ async def serve(config: HostConfig) -> None:
         loop.add_signal_handler(signum, stopping.set)
 
     limits = limits_from_os()
-    runner = QuietAppRunner(
-        HttpTriggers(functions, options.route_prefix, keys, limits).build_app(),
-        limits,
-        access_log=None,
+    summary = InvocationSummary()
+    runner = quiet_runner(
+        HttpTriggers(functions, options.route_prefix, keys, limits, summary).handle, limits
     )
     background: list[asyncio.Task[None]] = []
     try:
+        background.append(asyncio.create_task(summary.run()))
         for queue_trigger in queue_triggers:
             await queue_trigger.prepare()
         background += [asyncio.create_task(trigger.run()) for trigger in queue_triggers]
@@ -107,6 +108,7 @@ async def serve(config: HostConfig) -> None:
             await queue_trigger.drain(drain_seconds)
             await queue_trigger.close()
         await runner.cleanup()
+        summary.flush()
         executor.shutdown(wait=False, cancel_futures=True)
         logger.info("Host stopped")
 

@@ -107,6 +107,36 @@ def test_a_request_head_that_never_ends_is_closed(strict_host: LocalHostProcess)
     assert "no request head within 1s" in strict_host.logs()
 
 
+def test_an_idle_kept_alive_connection_is_closed(strict_host: LocalHostProcess) -> None:
+    """After a reply, the next head is timed again: a client that goes quiet is disconnected."""
+    reply = raw_exchange(strict_host, b"GET /api/text HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status_of(reply) == 201
+    assert reply.endswith("grüße".encode())
+
+
+def test_expect_100_continue_gets_its_interim_reply(strict_host: LocalHostProcess) -> None:
+    """ "100 Continue" comes before the final reply, as aiohttp's router sent it."""
+    reply = raw_exchange(
+        strict_host,
+        b"POST /api/echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+        b"Content-Length: 2\r\nConnection: close\r\n\r\nhi",
+    )
+    assert reply.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n")
+    assert reply.endswith(b"\r\n\r\nhi")
+
+
+def test_an_unknown_expectation_is_an_empty_417(strict_host: LocalHostProcess) -> None:
+    """Any other Expect value is refused without quoting it back."""
+    reply = raw_exchange(
+        strict_host,
+        b"POST /api/echo HTTP/1.1\r\nHost: x\r\nExpect: " + SECRET.encode() + b"\r\n"
+        b"Content-Length: 2\r\nConnection: close\r\n\r\nhi",
+    )
+    assert status_of(reply) == 417
+    assert reply.endswith(b"\r\n\r\n")
+    assert SECRET.encode() not in reply
+
+
 def test_a_body_that_stalls_is_408(strict_host: LocalHostProcess) -> None:
     """A body that stops arriving is answered 408 and the connection closed."""
     reply = raw_exchange(

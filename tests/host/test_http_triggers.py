@@ -18,6 +18,12 @@ def test_status_endpoint_reports_running(sample_host: SampleHost) -> None:
     assert (reply.status, reply.json()) == (200, {"state": "Running"})
 
 
+def test_status_endpoint_answers_head(sample_host: SampleHost) -> None:
+    """HEAD on the status endpoint is 200 with no body, as for any GET route of aiohttp's."""
+    reply = call("HEAD", sample_host.host.url("/admin/host/status"))
+    assert (reply.status, reply.body) == (200, b"")
+
+
 def test_route_parameters_and_query_reach_the_function(sample_host: SampleHost) -> None:
     """Route params, query params and the full URL are on the HttpRequest."""
     reply = call("GET", sample_host.host.url("/api/hello/World?lang=en&x=1"))
@@ -44,6 +50,9 @@ def test_routes_match_case_insensitively(sample_host: SampleHost) -> None:
         ("HEAD", "/api/hello/World"),
         ("GET", "/api/echo"),
         ("GET", "/api/items/abc"),
+        ("POST", "/admin/host/status"),
+        ("GET", "/admin/host/status/"),
+        ("GET", "/ADMIN/host/status"),
     ],
 )
 def test_unknown_routes_and_methods_are_404(

@@ -79,3 +79,33 @@ def test_unreadable_templates_are_rejected(template: str) -> None:
     """A catch-all that is not last, or unbalanced braces, fail at startup."""
     with pytest.raises(RouteTemplateError):
         compile_route(template)
+
+
+def test_a_remembered_path_matches_as_the_first_time() -> None:
+    """The path cache keeps the order and params, and hands out fresh params each time."""
+    table = RouteTable(
+        [("api/{*rest}", "catch-all"), ("api/items/{id}", "by-id"), ("api/items/new", "new")]
+    )
+    first = table.match("/api/items/new")
+    first[1][1]["id"] = "changed by a caller"
+    again = table.match("/api/items/new")
+    assert again == [("new", {}), ("by-id", {"id": "new"}), ("catch-all", {"rest": "items/new"})]
+    assert table.match("/API/Items/New/") == [
+        ("new", {}),
+        ("by-id", {"id": "New"}),
+        ("catch-all", {"rest": "Items/New"}),
+    ]
+
+
+@pytest.mark.parametrize("cache_size", [0, 2])
+def test_the_path_cache_is_bounded_and_optional(cache_size: int) -> None:
+    """Past its size the cache forgets old paths; every answer stays right."""
+    table = RouteTable(
+        [("api/items/{id:int}", "by-int"), ("api/{*rest}", "rest")], cache_size=cache_size
+    )
+    for _ in range(2):
+        for number in range(5):
+            assert table.match(f"/api/items/{number}")[0] == ("by-int", {"id": str(number)})
+        assert table.match("/api/items/x") == [("rest", {"rest": "items/x"})]
+        assert table.match("/nowhere") == []
+    assert len(table._cache) <= cache_size  # the bound is the point
