@@ -10,16 +10,12 @@ double; it must not fall.
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
-import aiohttp
-
 from bench.env import local_azure
-from bench.load import LoadResult, run_load, security_event
+from bench.load import LoadResult, run_load, run_split
 from local.emulators.stack import EmulatorStack
 from local.host.process import LocalHostProcess
 from shared.auth.fig import hash_fig_secret
@@ -47,40 +43,6 @@ def _row(
         f"  {name:<24} {rate:>9.0f} {latency.p50_ms:>7.1f} {latency.p99_ms:>7.1f}"
         f" {accepted:>6} {lost:>5} {extra:>6} {uploads:>8}"
     )
-
-
-async def _split(urls: list[str], secret: str, events: int, senders: int) -> list[LoadResult]:
-    """One generator (as for the single host) and one queue of events; each sender is
-    bound to one host in turn, so the hosts share the work the way a balancer spreads
-    connections: a faster host serves more, and neither idles while the other finishes.
-    Each host's result covers the whole run's time, so the rates add up."""
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for index in range(events):
-        queue.put_nowait(security_event(index))  # made before the clock starts
-    latencies: list[list[float]] = [[] for _ in urls]
-    statuses: list[dict[int, int]] = [{} for _ in urls]
-    headers = {"Authorization": f"Secret {secret}", "Content-Type": "application/json"}
-    connector = aiohttp.TCPConnector(limit=senders)
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=600)
-    ) as session:
-
-        async def sender(host: int) -> None:
-            while not queue.empty():
-                body = queue.get_nowait()
-                began = time.perf_counter()
-                async with session.post(urls[host], data=body, headers=headers) as response:
-                    await response.read()
-                    counts = statuses[host]
-                    counts[response.status] = counts.get(response.status, 0) + 1
-                latencies[host].append(time.perf_counter() - began)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(sender(i % len(urls)) for i in range(senders)))
-        elapsed = time.perf_counter() - started
-    return [
-        LoadResult(len(latencies[i]), elapsed, latencies[i], statuses[i]) for i in range(len(urls))
-    ]
 
 
 def _combined(results: list[LoadResult]) -> float:
@@ -124,7 +86,7 @@ def bench_two_hosts(*, events: int, senders: int, rounds: int = 2) -> list[str]:
                 lost["one"] += missing
                 extra["one"] += dupes
                 stack.ingestion.reset()
-                splits.append(asyncio.run(_split(urls, secret, events, senders)))
+                splits.append(run_split(urls, secret, events=events, senders=senders, timeout=600))
                 missing, dupes, uploads[id(splits[-1])] = _integrity(
                     stack, sum(_accepted(r) for r in splits[-1])
                 )
