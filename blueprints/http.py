@@ -18,7 +18,7 @@ def inbound(req: func.HttpRequest) -> InboundRequest:
     """The request as the services see it: lower-case header names, raw body bytes."""
     return InboundRequest(
         method=req.method,
-        headers={name.lower(): value for name, value in req.headers.items()},
+        headers=dict(req.headers.items()),  # azure.functions keeps the names lower-case
         body=req.get_body(),
         received=datetime.now(UTC),
         params=dict(req.params),

@@ -76,6 +76,9 @@ class SourceCatalog:
         Raises:
             FeatureOff: its settings are wrong; the message names no setting.
         """
+        built = self._built.get(name)  # every request asks: a built one is read without more
+        if built is not None:
+            return built
         return self._get(name, lambda: _BUILDERS[name](self._settings, self._memory))
 
     def ingest(self, route: str) -> Source:
@@ -117,8 +120,7 @@ class SourceCatalog:
         return found
 
     def _get(self, name: str, build: Callable[[], Source]) -> Source:
-        with self._lock:
-            built = self._built.get(name)
+        built = self._built.get(name)  # a dict read is atomic; only building takes the lock
         if built is not None:
             return built
         feature = _feature(name)

@@ -81,15 +81,15 @@ class Coalescer:
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopStreams] = (
             weakref.WeakKeyDictionary()
         )
+        # The last loop's state, looked up without building a weak reference per row.
+        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], _LoopStreams] | None = None
 
     async def upload(self, stream: str, rows: Sequence[Mapping[str, Any]]) -> list[Refused]:
         """Send ``rows`` (with whatever else is pending); return this caller's refusals."""
         if not rows:
             return []
         loop = asyncio.get_running_loop()
-        state = self._loops.get(loop)
-        if state is None:
-            state = self._loops[loop] = _LoopStreams()
+        state = self._state(loop)
         now = loop.time()
         batch = state.batches.get(stream)
         if batch is None:
@@ -102,6 +102,16 @@ class Coalescer:
         if len(batch.rows) >= self._max_rows:
             self._start_flush(loop, state, stream, batch)
         return await waiter
+
+    def _state(self, loop: asyncio.AbstractEventLoop) -> _LoopStreams:
+        last = self._last
+        if last is not None and last[0]() is loop:
+            return last[1]
+        state = self._loops.get(loop)
+        if state is None:
+            state = self._loops[loop] = _LoopStreams()
+        self._last = (weakref.ref(loop), state)
+        return state
 
     def _check(self, loop: asyncio.AbstractEventLoop, stream: str, batch: _Batch) -> None:
         state = self._loops.get(loop)

@@ -18,6 +18,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from shared.errors import IngestionFailed, SecretMissing, UnknownEventType
@@ -65,7 +66,8 @@ class SourceEndpoint:
 
     ``source`` and ``deps`` read the settings: they raise ConfigError (the whole bridge is
     misconfigured), FeatureOff (only this source is) or UnknownEventType (an
-    ``/api/ingest/{name}`` that INGEST_SOURCES does not list).
+    ``/api/ingest/{name}`` that INGEST_SOURCES does not list). An endpoint serves one
+    request, and asks each of them once.
     """
 
     route_info: SourceRoute
@@ -87,15 +89,24 @@ class SourceEndpoint:
         """404 for a route the source does not have (no setting read)."""
         self.route_info.check_route(self.route)
 
+    @cached_property
+    def _source(self) -> Source:
+        # Looked up once per request (an endpoint serves one), not once per step.
+        return self.source()
+
+    @cached_property
+    def _deps(self) -> IntakeDeps:
+        return self.deps()
+
     def max_body_bytes(self) -> int:
         """MAX_BODY_BYTES, or the source's batch limit when larger."""
-        return max(self.deps().max_body_bytes, self.source().batch_body_bytes or 0)
+        return max(self._deps.max_body_bytes, self._source.batch_body_bytes or 0)
 
     async def authenticate(self, request: InboundRequest) -> None:
         """The source's own scheme; a source whose secret is not in the vault may be off."""
-        source = self.source()
+        source = self._source
         try:
-            await source.authenticator.authenticate(request, self.deps().secrets)
+            await source.authenticator.authenticate(request, self._deps.secrets)
         except SecretMissing:
             if source.off_without_secret:
                 raise UnknownEventType("This source is not enabled.") from None
@@ -103,7 +114,7 @@ class SourceEndpoint:
 
     async def handle(self, request: InboundRequest) -> Reply:
         """Parse, filter and deliver (see :func:`deliver`)."""
-        return await deliver(self.source(), self.route, request, self.deps())
+        return await deliver(self._source, self.route, request, self._deps)
 
 
 async def deliver(source: Source, route: str, request: InboundRequest, deps: IntakeDeps) -> Reply:
