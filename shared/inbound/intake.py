@@ -18,7 +18,6 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from shared.errors import IngestionFailed, SecretMissing, UnknownEventType
@@ -89,14 +88,21 @@ class SourceEndpoint:
         """404 for a route the source does not have (no setting read)."""
         self.route_info.check_route(self.route)
 
-    @cached_property
+    @property
     def _source(self) -> Source:
-        # Looked up once per request (an endpoint serves one), not once per step.
-        return self.source()
+        # Looked up once per request (an endpoint serves one), not once per step; kept in
+        # the instance's dict (frozen blocks only setattr), cheaper than cached_property.
+        found: Source | None = self.__dict__.get("_found_source")
+        if found is None:
+            found = self.__dict__["_found_source"] = self.source()
+        return found
 
-    @cached_property
+    @property
     def _deps(self) -> IntakeDeps:
-        return self.deps()
+        found: IntakeDeps | None = self.__dict__.get("_found_deps")
+        if found is None:
+            found = self.__dict__["_found_deps"] = self.deps()
+        return found
 
     def max_body_bytes(self) -> int:
         """MAX_BODY_BYTES, or the source's batch limit when larger."""

@@ -11,7 +11,7 @@ else is Informational.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -103,7 +103,7 @@ def normalize(route: str, body: Mapping[str, Any], received: datetime) -> FigEve
     time_text = body.get(contract.time_field) if contract.time_field else None
     event_time = parse_timestamp(time_text) if time_text is not None else None
     values: dict[str, Any] = {
-        column: named[key] for column, key in DIRECT_COLUMNS if _has(named, key)
+        column: value for column, key in DIRECT_COLUMNS if (value := named.get(key)) is not None
     }
     activity = named.get(contract.activity_field) if contract.activity_field else None
     used = _USED_FIELDS[route]
@@ -145,10 +145,6 @@ def _health(value: Any) -> Any:
     return value
 
 
-def _has(body: Mapping[str, Any], key: str | None) -> bool:
-    return key is not None and body.get(key) is not None
-
-
 def _event_type(route: str, contract: Contract, named: Mapping[str, Any]) -> str:
     if contract is not CLIENT_REGISTRATION:
         return contract.event_type
@@ -172,7 +168,7 @@ def _check_kinds(contract: Contract, body: Mapping[str, Any]) -> None:
     wrong = [
         name
         for name, kind in contract.fields.items()
-        if (value := body.get(name)) is not None and not _is_kind(value, kind)
+        if (value := body.get(name)) is not None and not _IS_KIND[kind](value)
     ]
     if wrong:
         raise MalformedPayload(
@@ -180,30 +176,26 @@ def _check_kinds(contract: Contract, body: Mapping[str, Any]) -> None:
         )
 
 
-def _is_kind(value: Any, kind: str) -> bool:
-    if value is None:
-        return True
-    if kind == STRING:
-        return isinstance(value, str)
-    if kind == BOOLEAN:
-        return isinstance(value, bool)
-    if kind == INTEGER:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == NUMBER:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind == STRINGS:
-        return isinstance(value, list) and all(isinstance(item, str) for item in value)
-    if kind == OBJECT:
-        return isinstance(value, dict)
-    if kind == TIMESTAMP:
-        if not isinstance(value, str):
-            return False
-        try:
-            parse_timestamp(value)
-        except ValueError:
-            return False
-        return True
-    return False
+def _is_timestamp(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_timestamp(value)
+    except ValueError:
+        return False
+    return True
+
+
+# Each JSON kind's test (null, which Fig writes for absent values, is checked before).
+_IS_KIND: dict[str, Callable[[Any], bool]] = {
+    STRING: lambda value: isinstance(value, str),
+    BOOLEAN: lambda value: isinstance(value, bool),
+    INTEGER: lambda value: isinstance(value, int) and not isinstance(value, bool),
+    NUMBER: lambda value: isinstance(value, int | float) and not isinstance(value, bool),
+    STRINGS: lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value),
+    OBJECT: lambda value: isinstance(value, dict),
+    TIMESTAMP: _is_timestamp,
+}
 
 
 def _check_route(route: str) -> None:

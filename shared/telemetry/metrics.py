@@ -136,7 +136,7 @@ class Counters:
         self._windows: dict[datetime, dict[Key, int]] = {}
         self._versions: dict[datetime, int] = {}
         self._flushed: dict[datetime, int] = {}
-        self._last_window: datetime | None = None
+        self._last_window: tuple[datetime, datetime] | None = None
         self.dropped_windows = 0
 
     def count(self, name: str, counter: str, n: int = 1, *, kind: Kind = "source") -> None:
@@ -155,7 +155,7 @@ class Counters:
             ValueError: an unknown kind or counter, or a negative ``n`` (programming errors).
         """
         for counter, n in counts.items():
-            if n < 0 or kind not in KINDS or not is_counter(counter):
+            if n < 0 or kind not in KINDS or (counter not in COUNTERS and not is_counter(counter)):
                 raise ValueError(f"bad count: {kind} {counter} {n}")
         if not any(counts.values()):
             return
@@ -177,9 +177,10 @@ class Counters:
         # The window of the previous count, while the clock is still inside it: every
         # request counts, and window_start's arithmetic is most of a count's cost.
         cached = self._last_window
-        if cached is not None and cached <= moment < cached + WINDOW:
-            return cached
-        self._last_window = start = window_start(moment)
+        if cached is not None and cached[0] <= moment < cached[1]:
+            return cached[0]
+        start = window_start(moment)
+        self._last_window = (start, start + WINDOW)
         return start
 
     def current_window(self) -> datetime:
