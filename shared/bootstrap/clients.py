@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from shared.config.settings import Settings
 from shared.config.storage import StorageConnection
+from shared.inbound.gcpause import freeze_long_lived
 from shared.ports import RowSink, SecretStore
 from shared.telemetry.metrics import Counters
 
@@ -225,11 +226,13 @@ def build_clients(settings: Settings, counters: Counters) -> Clients:
         health_table = build_health_table(
             settings.storage, storage_identity, table_name=settings.health_table_name
         )
-        return _StorageSide(
+        side = _StorageSide(
             build_retry_storage(settings, storage_identity),
             health_table,
             Flusher(counters, health_table),
         )
+        freeze_long_lived()  # the storage SDKs and clients live as long as the process
+        return side
 
     clients = Clients(
         credential=credential,
@@ -239,6 +242,7 @@ def build_clients(settings: Settings, counters: Counters) -> Clients:
         _storage_side=Lazy(storage_side),
     )
     _warm_token(credential, _ingestion_scope(settings))
+    freeze_long_lived()  # the SDKs and clients just built live as long as the process
     return clients
 
 
