@@ -85,7 +85,8 @@ class LogsIngestionSink:
             Refused((o.index,), 413, None, o.reason, permanent=True, rows=(o.row,))
             for o in packed.oversized
         ]
-        kept = [i for i in range(len(fitted)) if i not in {o.index for o in packed.oversized}]
+        left_out = {o.index for o in packed.oversized}
+        kept = [i for i in range(len(fitted)) if i not in left_out]
         start = 0
         for body in packed.bodies:
             indices = tuple(kept[start : start + len(body.rows)])

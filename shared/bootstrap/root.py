@@ -87,6 +87,7 @@ class Root:
         self.platform = Platform.from_env(environ)
         # Kept even while the settings are broken, so refusals are still counted.
         self.counters = Counters(new_instance_id(self.platform.instance_id))
+        self._telemetry = Telemetry(self.counters, self._poke)  # every reply is counted
         self.rng = random.Random()  # noqa: S311  # backoff jitter, not a secret
         self._memory = SourceMemory.fresh()
 
@@ -138,7 +139,7 @@ class Root:
 
     def telemetry(self) -> Telemetry:
         """The counters, and a poke that writes them out once the clients exist."""
-        return Telemetry(self.counters, self._poke)
+        return self._telemetry
 
     def _poke(self) -> None:
         clients = self._built.get("clients")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -33,7 +34,8 @@ def parse_json(body: bytes) -> Any:
     if not body.strip():
         raise MalformedPayload("The body is empty; expected JSON.")
     try:
-        text = body.decode("utf-8-sig")
+        # "utf-8-sig" is a Python-level codec; a BOM is rare, so strip it here instead.
+        text = (body[3:] if body.startswith(codecs.BOM_UTF8) else body).decode("utf-8")
     except UnicodeDecodeError:
         raise MalformedPayload("The body is not UTF-8 text.") from None
     check_depth(body)  # before anything recursive runs
@@ -70,7 +72,8 @@ def array_items(body: bytes, *, limit: int) -> Iterator[Any]:
         PayloadTooLarge: more than ``limit`` elements (413, nothing ingested).
     """
     try:
-        text = body.decode("utf-8-sig")
+        # "utf-8-sig" is a Python-level codec; a BOM is rare, so strip it here instead.
+        text = (body[3:] if body.startswith(codecs.BOM_UTF8) else body).decode("utf-8")
     except UnicodeDecodeError:
         raise MalformedPayload("The body is not UTF-8 text.") from None
     check_depth(body)  # one pass over the bytes, before anything recursive runs
