@@ -47,7 +47,7 @@ def main() -> int:
         bench_flood,
         bench_incidents,
         bench_workspaces,
-        lambda: bench_two_hosts(events=events, senders=senders),
+        lambda: bench_two_hosts(events=events, concurrency=senders),
     )
     for section in sections:
         print("\n".join(section()) + "\n", flush=True)
