@@ -4,11 +4,17 @@ A value read once is served from memory for ``ttl_seconds``; after that the vaul
 asked again, and if it cannot answer the last value keeps being served (and a warning
 logged) rather than refusing webhooks while Key Vault is down. Only when no value was
 ever read does an outage surface, as ``UpstreamUnavailable`` (503, never 401).
+
+One read per secret at a time: the requests that find a value expired together share the
+read already on its way. At thousands of webhooks a second, every request in flight when
+the TTL ends would otherwise send its own, and queue behind the others for the few
+worker threads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 import time
@@ -45,6 +51,7 @@ class KeyVaultSecrets:
         self._ttl = ttl_seconds
         self._monotonic = monotonic
         self._cache: dict[str, _Cached] = {}
+        self._reading: dict[str, concurrent.futures.Future[str]] = {}
         self._lock = threading.Lock()
 
     async def get(self, name: str, *, max_age: float | None = None) -> str:
@@ -52,9 +59,27 @@ class KeyVaultSecrets:
         limit = self._ttl if max_age is None else min(max_age, self._ttl)
         with self._lock:
             cached = self._cache.get(name)
-        if cached is not None and self._monotonic() - cached.fetched_at < limit:
-            return cached.value
-        return await asyncio.to_thread(self._fetch, name, cached)
+            if cached is not None and self._monotonic() - cached.fetched_at < limit:
+                return cached.value
+            reading = self._reading.get(name)
+            if reading is None:
+                # Running from the start, so a waiter's cancellation cannot cancel it.
+                reading = self._reading[name] = concurrent.futures.Future()
+                reading.set_running_or_notify_cancel()
+                asyncio.get_running_loop().run_in_executor(None, self._read, name, cached, reading)
+        return await asyncio.wrap_future(reading)
+
+    def _read(
+        self, name: str, cached: _Cached | None, reading: concurrent.futures.Future[str]
+    ) -> None:
+        """The one read of ``name`` that every waiter shares (in a worker thread)."""
+        try:
+            reading.set_result(self._fetch(name, cached))
+        except BaseException as error:  # noqa: BLE001  # every waiter learns of it
+            reading.set_exception(error)
+        finally:
+            with self._lock:
+                self._reading.pop(name, None)
 
     async def probe(self, name: str) -> None:
         """Read ``name`` from the vault itself (see ``SecretStore.probe``)."""

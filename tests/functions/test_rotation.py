@@ -60,3 +60,22 @@ def test_rotated_hash_is_followed(
     assert post(bridge, rotated) == 202
     assert post(bridge, fig_credentials) == 401
     assert emulators.keyvault.reads("fig-secret-hash") == 2
+
+
+def test_requests_that_find_the_value_expired_share_one_read(
+    emulators: EmulatorStack, fig_credentials: FigCredentials, app_env: dict[str, str]
+) -> None:
+    """At the end of the TTL, fifty concurrent requests cause one vault read, not fifty."""
+    vault = root().intake_deps().secrets
+    assert isinstance(vault, KeyVaultSecrets)
+    clock = Clock()
+    secrets = KeyVaultSecrets(vault._client, monotonic=clock)
+
+    async def burst() -> set[str]:
+        return set(await asyncio.gather(*(secrets.get("fig-secret-hash") for _ in range(50))))
+
+    before = emulators.keyvault.reads("fig-secret-hash")
+    assert asyncio.run(burst()) == {fig_credentials.hash}
+    clock.now += 301  # past the TTL
+    assert asyncio.run(burst()) == {fig_credentials.hash}
+    assert emulators.keyvault.reads("fig-secret-hash") - before == 2
