@@ -3,15 +3,18 @@
 Two 16 MiB NDJSON bodies, each posted while a probe asks ``/api/openapi.json`` every 20 ms:
 one of 10,000 large notifications (the row cap: accepted), one of ~280,000 tiny ones (over
 the cap: 413 before anything is parsed). The host's peak RSS is its ``VmHWM``; the stall is
-the slowest probe answer, which waits for the host's event loop.
+the slowest probe answer, which waits for the host's event loop (the probe runs in a
+process of its own: ``bench.probe``).
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import signal
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -21,7 +24,8 @@ from bench.env import local_azure, peak_rss_mb
 from local.host.process import LocalHostProcess
 
 BODY_BYTES = 16 * 1024 * 1024 - 1024
-HIT = Path(__file__).resolve().parents[2] / "shared/reference/payloads/wallarm_hit.ndjson"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+HIT = REPO_ROOT.parent / "shared/reference/payloads/wallarm_hit.ndjson"
 
 
 def _big_batch(count: int) -> bytes:
@@ -45,19 +49,13 @@ def _tiny_batch() -> bytes:
 
 def _post_with_probe(host: LocalHostProcess, body: bytes, token: str) -> tuple[int, float, float]:
     """Status, seconds to answer, and the slowest probe (ms) while the body was handled."""
-    slowest = [0.0]
-    done = threading.Event()
-
-    def probe() -> None:
-        with requests.Session() as session:
-            while not done.is_set():
-                started = time.perf_counter()
-                session.get(host.url("/api/openapi.json"), timeout=60)
-                slowest[0] = max(slowest[0], (time.perf_counter() - started) * 1000)
-                time.sleep(0.02)
-
-    prober = threading.Thread(target=probe)
-    prober.start()
+    prober = subprocess.Popen(  # this interpreter, our module, the host's URL
+        [sys.executable, "-m", "bench.probe", host.url("/api/openapi.json")],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.5)  # the probe is asking before the body goes
     started = time.perf_counter()
     try:
         response = requests.post(
@@ -65,9 +63,9 @@ def _post_with_probe(host: LocalHostProcess, body: bytes, token: str) -> tuple[i
         )
     finally:
         elapsed = time.perf_counter() - started
-        done.set()
-        prober.join()
-    return response.status_code, elapsed, slowest[0]
+        prober.send_signal(signal.SIGINT)
+        output, _ = prober.communicate(timeout=60)
+    return response.status_code, elapsed, float(output.strip() or "nan")
 
 
 def bench_big_batches() -> list[str]:

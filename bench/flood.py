@@ -1,22 +1,26 @@
 """A wrong-secret flood on Fig's route, and what the other routes feel meanwhile (issue 11).
 
-Flooders post ``Authorization: Secret <random GUID>`` to ``/api/fig/SecurityEvent`` over
-32, then 100 connections, each request with a random ``X-Forwarded-For`` (the worst case:
-an attacker choosing its own address bucket, so only the bounded bcrypt pool protects the
-host). Meanwhile one client times Wallarm and Elastic alert posts and the health probe,
-one request at a time; the same is timed on the idle host first. Figures are printed
-beside the idle baseline, never asserted.
+Flooders post ``Authorization: Secret <random GUID>`` to ``/api/fig/SecurityEvent`` from a
+process of their own (``python -m bench.flood``, so they do not share an interpreter lock
+with the timing client) over 32, then 100 connections, each request with a random
+``X-Forwarded-For`` (the worst case: an attacker choosing its own address bucket, so only
+the bounded bcrypt pool protects the host). Meanwhile one client times Wallarm and Elastic
+alert posts and the health probe, one request at a time; the same is timed on the idle
+host first. Figures are printed beside the idle baseline, never asserted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import random
 import secrets
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -29,7 +33,8 @@ from bench.env import local_azure
 from local.host.process import LocalHostProcess
 from shared.auth.fig import hash_fig_secret
 
-REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared/reference/payloads"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = REPO_ROOT.parent / "shared/reference/payloads"
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ def _time(probes: list[Probe], rounds: int) -> dict[str, tuple[float, float]]:
     }
 
 
-async def _flood(url: str, connections: int, stop: threading.Event, tally: FloodTally) -> None:
+async def _flood(url: str, connections: int, stop: asyncio.Event, tally: FloodTally) -> None:
     timeout = aiohttp.ClientTimeout(total=30)
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
@@ -118,8 +123,34 @@ async def _flood(url: str, connections: int, stop: threading.Event, tally: Flood
         await asyncio.gather(*(flooder() for _ in range(connections)))
 
 
-def _run_flood(url: str, connections: int, stop: threading.Event, tally: FloodTally) -> None:
-    asyncio.run(_flood(url, connections, stop, tally))
+def flood_until_interrupted(url: str, connections: int) -> FloodTally:
+    """Flood ``url`` over ``connections`` until SIGINT; the answers by status."""
+    tally = FloodTally()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
+        await _flood(url, connections, stop, tally)
+
+    asyncio.run(run())
+    return tally
+
+
+def _start_flood(url: str, connections: int) -> subprocess.Popen[str]:
+    """The flood in a process of its own: in the benchmark's process it would share an
+    interpreter lock with the timing client, whose waits it would add to the host's."""
+    return subprocess.Popen(  # this interpreter, this module, the host's URL
+        [sys.executable, "-m", "bench.flood", url, str(connections)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _stop_flood(flood: subprocess.Popen[str]) -> FloodTally:
+    flood.send_signal(signal.SIGINT)
+    output, _ = flood.communicate(timeout=120)
+    return FloodTally({int(status): n for status, n in json.loads(output).items()})
 
 
 def _row(condition: str, timed: dict[str, tuple[float, float]], flood: str) -> str:
@@ -148,13 +179,21 @@ def bench_flood(*, connections: tuple[int, ...] = (32, 100), rounds: int = 60) -
             _time(probes, 5)  # warm up: tokens, vault reads, imports
             lines.append(_row("idle", _time(probes, rounds), "-"))
             for count in connections:
-                stop, tally = threading.Event(), FloodTally()
-                url = host.url("/api/fig/SecurityEvent")
-                flood = threading.Thread(target=_run_flood, args=(url, count, stop, tally))
-                flood.start()
-                time.sleep(1.0)  # let it ramp up
+                flood = _start_flood(host.url("/api/fig/SecurityEvent"), count)
+                time.sleep(1.5)  # let it start and ramp up
                 timed = _time(probes, rounds)
-                stop.set()
-                flood.join()
+                tally = _stop_flood(flood)
                 lines.append(_row(f"{count} flooding", timed, tally.line()))
     return lines
+
+
+def main(argv: list[str]) -> int:
+    """``python -m bench.flood URL CONNECTIONS``: flood until SIGINT, print the answers by
+    status as JSON."""
+    tally = flood_until_interrupted(argv[0], int(argv[1]))
+    print(json.dumps(tally.statuses))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

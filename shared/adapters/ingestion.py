@@ -79,14 +79,16 @@ class LogsIngestionSink:
 
     def upload(self, stream: str, rows: Sequence[Mapping[str, Any]]) -> list[Refused]:
         """Pack and send ``rows``; return what was refused, by row index (blocking)."""
-        fitted = [fit_row_encoded(row) for row in rows]
+        # A generator: each row's JSON lives only until it is compressed (a 16 MiB batch
+        # would otherwise hold every row's encoding at once).
+        fitted = (fit_row_encoded(row) for row in rows)
         packed = pack_encoded(fitted, max_body_bytes=self._max_body_bytes)
         refused = [
             Refused((o.index,), 413, None, o.reason, permanent=True, rows=(o.row,))
             for o in packed.oversized
         ]
         left_out = {o.index for o in packed.oversized}
-        kept = [i for i in range(len(fitted)) if i not in left_out]
+        kept = [i for i in range(len(rows)) if i not in left_out]
         start = 0
         for body in packed.bodies:
             indices = tuple(kept[start : start + len(body.rows)])

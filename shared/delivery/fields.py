@@ -99,13 +99,14 @@ def fit_row_encoded(
     *,
     max_field_bytes: int = DEFAULT_MAX_FIELD_BYTES,
     flag_column: str = DEFAULT_FLAG_COLUMN,
-) -> tuple[dict[str, Any], bytes]:
+) -> tuple[Mapping[str, Any], bytes]:
     """``fit_row(row)`` and its compact JSON, which the packer sends.
 
     A row whose whole JSON is within ``max_field_bytes`` is encoded once and kept as it
-    is: every string's UTF-8 is no longer than its JSON text inside the row's, and every
-    dict or list's compact JSON is a part of the row's, so no field can be over the
-    limit. Only a larger row is walked field by field (and encoded again).
+    is (the row itself, not a copy: the packer copies what it keeps): every string's
+    UTF-8 is no longer than its JSON text inside the row's, and every dict or list's
+    compact JSON is a part of the row's, so no field can be over the limit. Only a larger
+    row is walked field by field (and encoded again).
 
     Raises:
         ValueError, TypeError: as :func:`fit_row`.
@@ -115,7 +116,7 @@ def fit_row_encoded(
     if isinstance(flags, list) and flags == sorted(set(_existing_flags(row, flag_column))):
         encoded = compact_json_bytes(row)
         if len(encoded) <= max_field_bytes:
-            return dict(row), encoded
+            return row, encoded
     fitted = fit_row(row, max_field_bytes=max_field_bytes, flag_column=flag_column)
     return fitted, compact_json_bytes(fitted)
 
