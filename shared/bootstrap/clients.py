@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from shared.config.settings import Settings
 from shared.config.storage import StorageConnection
-from shared.inbound.gcpause import freeze_long_lived
+from shared.inbound.gcpause import tune_collector
 from shared.ports import RowSink, SecretStore
 from shared.telemetry.metrics import Counters
 
@@ -231,7 +231,7 @@ def build_clients(settings: Settings, counters: Counters) -> Clients:
             health_table,
             Flusher(counters, health_table),
         )
-        freeze_long_lived()  # the storage SDKs and clients live as long as the process
+        tune_collector()  # the storage SDKs and clients live as long as the process
         return side
 
     clients = Clients(
@@ -242,7 +242,7 @@ def build_clients(settings: Settings, counters: Counters) -> Clients:
         _storage_side=Lazy(storage_side),
     )
     _warm_token(credential, _ingestion_scope(settings))
-    freeze_long_lived()  # the SDKs and clients just built live as long as the process
+    tune_collector()  # the SDKs and clients just built live as long as the process
     return clients
 
 
