@@ -213,8 +213,25 @@ class DeferredDeadLetters:
         return await self._store().put(envelope, reason=reason)
 
 
+SDK_REQUEST_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
+
+
+def quiet_sdk_request_logs() -> None:
+    """Keep azure-core's line per HTTP request (with its headers) out of INFO.
+
+    The Functions worker forwards INFO records to Application Insights, and the SDKs log
+    every request and response there: at thousands of uploads a minute that is most of
+    the log volume and some of the CPU. Warnings and errors still go. A level set by the
+    operator (anything but NOTSET) is left as it is.
+    """
+    sdk_requests = logging.getLogger(SDK_REQUEST_LOGGER)
+    if sdk_requests.level == logging.NOTSET:
+        sdk_requests.setLevel(logging.WARNING)
+
+
 def build_clients(settings: Settings, counters: Counters) -> Clients:
     """Build the credential, clients and adapters for ``settings`` (storage on first use)."""
+    quiet_sdk_request_logs()
     credential = build_credential(settings)
     storage_identity = build_storage_credential(settings.storage, settings.azure_client_id)
 

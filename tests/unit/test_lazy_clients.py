@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import pytest
 
-from shared.bootstrap.clients import Lazy, environment_read_once
+from shared.bootstrap.clients import (
+    SDK_REQUEST_LOGGER,
+    Lazy,
+    environment_read_once,
+    quiet_sdk_request_logs,
+)
 
 
 def test_built_once_on_first_use() -> None:
@@ -106,3 +112,18 @@ def test_no_proxy_for_the_endpoint_means_no_proxy(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("NO_PROXY", ".monitor.azure.com")
     monkeypatch.setenv("no_proxy", ".monitor.azure.com")
     assert environment_read_once(ENDPOINT) == {"use_env_settings": False}
+
+
+def test_the_sdks_request_lines_stay_out_of_info_unless_the_operator_set_a_level() -> None:
+    """azure-core's per-request INFO line is raised to WARNING; an explicit level stays."""
+    sdk_requests = logging.getLogger(SDK_REQUEST_LOGGER)
+    before = sdk_requests.level
+    try:
+        sdk_requests.setLevel(logging.NOTSET)
+        quiet_sdk_request_logs()
+        assert sdk_requests.level == logging.WARNING
+        sdk_requests.setLevel(logging.DEBUG)
+        quiet_sdk_request_logs()
+        assert sdk_requests.level == logging.DEBUG
+    finally:
+        sdk_requests.setLevel(before)
