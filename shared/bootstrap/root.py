@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from shared.retrying.deps import RetryDeps
     from shared.sources.replay_guard import ReplayLedger
     from shared.telemetry.bridge_health import BridgeHealthWiring
+    from shared.telemetry.flush import Flusher
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class Root:
         # Kept even while the settings are broken, so refusals are still counted.
         self.counters = Counters(new_instance_id(self.platform.instance_id))
         self._telemetry = Telemetry(self.counters, self._poke)  # every reply is counted
+        self._flusher: Flusher | None = None  # set once the storage side is built
         self.rng = random.Random()  # noqa: S311  # backoff jitter, not a secret
         self._memory = SourceMemory.fresh()
 
@@ -142,6 +144,10 @@ class Root:
         return self._telemetry
 
     def _poke(self) -> None:
+        flusher = self._flusher
+        if flusher is not None:  # every reply pokes: once the storage side exists, directly
+            flusher.poke()
+            return
         clients = self._built.get("clients")
         if not isinstance(clients, Clients):
             return
@@ -151,7 +157,11 @@ class Root:
             return
         # The first poke builds the storage side in a thread; the write is then due on
         # this loop (the flusher schedules itself on the running loop).
-        clients.when_storage_ready(lambda flusher: _on_loop(loop, flusher.poke))
+        clients.when_storage_ready(lambda ready: self._flusher_ready(loop, ready))
+
+    def _flusher_ready(self, loop: asyncio.AbstractEventLoop, flusher: Flusher) -> None:
+        self._flusher = flusher
+        _on_loop(loop, flusher.poke)
 
     # --- inbound webhooks ---------------------------------------------------------------
 
