@@ -18,7 +18,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.errors import IngestionFailed, SecretMissing, UnknownEventType
 from shared.inbound.gcpause import collector_paused
@@ -31,6 +31,8 @@ from shared.sources.base import Parsed, Source, SourceRoute
 from shared.telemetry.counting import Telemetry, record_rows, record_test
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 PARSE_INLINE_BYTES = 64 * 1024
 """Bodies up to this size are parsed on the event loop (well under a millisecond); larger
@@ -90,18 +92,18 @@ class SourceEndpoint:
 
     @property
     def _source(self) -> Source:
-        # Looked up once per request (an endpoint serves one), not once per step; kept in
-        # the instance's dict (frozen blocks only setattr), cheaper than cached_property.
-        found: Source | None = self.__dict__.get("_found_source")
-        if found is None:
-            found = self.__dict__["_found_source"] = self.source()
-        return found
+        return self._once("_found_source", self.source)
 
     @property
     def _deps(self) -> IntakeDeps:
-        found: IntakeDeps | None = self.__dict__.get("_found_deps")
+        return self._once("_found_deps", self.deps)
+
+    def _once(self, key: str, look_up: Callable[[], _T]) -> _T:
+        # Looked up once per request (an endpoint serves one), not once per step; kept in
+        # the instance's dict (frozen blocks only setattr), cheaper than cached_property.
+        found: _T | None = self.__dict__.get(key)
         if found is None:
-            found = self.__dict__["_found_deps"] = self.deps()
+            found = self.__dict__[key] = look_up()
         return found
 
     def max_body_bytes(self) -> int:
