@@ -38,8 +38,7 @@ DEFAULT_QUIET_SECONDS = 0.001
 
 @dataclass
 class _Batch:
-    opened: float
-    deadline: float
+    deadline: float  # when it opened, plus the window
     rows: list[Mapping[str, Any]] = field(default_factory=list)
     waiters: list[tuple[int, int, asyncio.Future[list[Refused]]]] = field(default_factory=list)
     last_row: float = 0.0
@@ -93,7 +92,7 @@ class Coalescer:
         now = loop.time()
         batch = state.batches.get(stream)
         if batch is None:
-            batch = state.batches[stream] = _Batch(opened=now, deadline=now + self._window)
+            batch = state.batches[stream] = _Batch(deadline=now + self._window)
             batch.check = loop.call_at(now + self._quiet, self._check, loop, stream, batch)
         batch.last_row = now
         waiter: asyncio.Future[list[Refused]] = loop.create_future()
