@@ -9,7 +9,8 @@ from __future__ import annotations
 import http.client
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -45,6 +46,39 @@ def post(host: LocalHostProcess, path: str, body: str) -> int:
         connection.close()
 
 
+@contextmanager
+def polling_incident_host(
+    environment: Mapping[str, str], log_path: Path
+) -> Iterator[LocalHostProcess]:
+    """This module's incidents app on a local host whose poller fires every second; its
+    keys and its log are handed to the secret scan."""
+    remember_log_file(log_path)
+    host = LocalHostProcess(
+        "tests.e2e.test_incident_host:app",
+        env={
+            **environment,
+            "INCIDENT_POLL_SCHEDULE": "*/1 * * * * *",
+            "LOCAL_HOST_MAX_POLLING_INTERVAL_SECONDS": "0.5",
+        },
+        log_path=log_path,
+    )
+    with host:
+        remember_secret(host.master_key)
+        remember_secret(host.function_key)
+        yield host
+
+
+def wait_until_forwarded(emulators: EmulatorStack, name: str) -> None:
+    """Until Sentinel incident ``name`` carries the label the forward adds (the forward is
+    recorded just after SIGNL4 got it)."""
+
+    def labelled() -> bool:
+        stored = next(i for i in emulators.sentinel.incidents() if i["name"] == name)
+        return bool(stored["properties"]["labels"])
+
+    wait_for(labelled, "the forward to be recorded", timeout=60)
+
+
 @pytest.fixture(scope="module")
 def callback_token(emulators: EmulatorStack) -> str:
     return remember_secret(uuid.uuid4().hex + uuid.uuid4().hex)
@@ -59,21 +93,8 @@ def incident_host(
     team = remember_secret(emulators.signl4.team_secret)
     emulators.keyvault.set_secret("signl4-team-secret", team)
     emulators.keyvault.set_secret("signl4-callback-token", callback_token)
-    log_path = state_dir / "e2e-incident-host.log"
-    remember_log_file(log_path)
-    host = LocalHostProcess(
-        "tests.e2e.test_incident_host:app",
-        env={
-            **emulators.app_environment(),
-            **storage_env(azurite),
-            "INCIDENT_POLL_SCHEDULE": "*/1 * * * * *",
-            "LOCAL_HOST_MAX_POLLING_INTERVAL_SECONDS": "0.5",
-        },
-        log_path=log_path,
-    )
-    with host:
-        remember_secret(host.master_key)
-        remember_secret(host.function_key)
+    environment = {**emulators.app_environment(), **storage_env(azurite)}
+    with polling_incident_host(environment, state_dir / "e2e-incident-host.log") as host:
         yield host
 
 
@@ -85,14 +106,9 @@ def test_the_timer_forwards_and_signl4s_acknowledgement_comes_back_once(
     incident = emulators.sentinel.seed_incident(title="through the host", severity="High")
     name = incident["name"]
     wait_for(lambda: emulators.signl4.received(), "the SIGNL4 alert", timeout=60)
-
-    def tagged() -> bool:
-        stored = next(i for i in emulators.sentinel.incidents() if i["name"] == name)
-        return bool(stored["properties"]["labels"])
-
     # The forward is complete (recorded and tagged) just after SIGNL4 got it; a responder
     # cannot acknowledge within those milliseconds, so neither does this test.
-    wait_for(tagged, "the forward to be recorded", timeout=60)
+    wait_until_forwarded(emulators, name)
     event = parsed("signl4_outbound_signl_acknowledged.json")
     event["alert"]["externalEventId"] = name
     assert post(incident_host, f"/api/signl4/{callback_token}", json.dumps(event)) == 200

@@ -18,8 +18,8 @@ from local.azurite import Azurite
 from local.emulators.stack import EmulatorStack
 from local.host.process import LocalHostProcess
 from tests.azure_fixtures import storage_env
-from tests.e2e.test_incident_host import post
-from tests.logscan import remember_log_file, remember_secret
+from tests.e2e.test_incident_host import polling_incident_host, post
+from tests.logscan import remember_secret
 from tests.payloads import parsed
 from tests.waiting import wait_for
 
@@ -55,21 +55,9 @@ def sources_host(
     environment = {**emulators.app_environment(), **storage_env(azurite)}
     for name in ("SENTINEL_SUBSCRIPTION_ID", "SENTINEL_RESOURCE_GROUP", "SENTINEL_WORKSPACE_NAME"):
         environment.pop(name, None)
+    environment["INCIDENT_SOURCES"] = json.dumps(sources)
     log_path = state_dir / "e2e-incident-sources-host.log"
-    remember_log_file(log_path)
-    host = LocalHostProcess(
-        "tests.e2e.test_incident_host:app",
-        env={
-            **environment,
-            "INCIDENT_SOURCES": json.dumps(sources),
-            "INCIDENT_POLL_SCHEDULE": "*/1 * * * * *",
-            "LOCAL_HOST_MAX_POLLING_INTERVAL_SECONDS": "0.5",
-        },
-        log_path=log_path,
-    )
-    with host:
-        remember_secret(host.master_key)
-        remember_secret(host.function_key)
+    with polling_incident_host(environment, log_path) as host:
         yield host
 
 

@@ -31,6 +31,7 @@ from local.run import sample_event
 from shared.auth.standard_webhooks import decode_secret, sign
 from tests.azure_fixtures import FigCredentials, storage_env
 from tests.e2e.test_incident_host import post as post_json
+from tests.e2e.test_incident_host import wait_until_forwarded
 from tests.logscan import remember_log_file, remember_secret
 from tests.payloads import parsed
 from tests.waiting import wait_for
@@ -206,11 +207,7 @@ def test_incidents_are_polled_once_a_tick_and_callbacks_land_on_either_host(
     name = incident["name"]
     wait_for(lambda: emulators.signl4.received(), "the SIGNL4 alert", timeout=60)
 
-    def labelled() -> bool:
-        stored = next(i for i in emulators.sentinel.incidents() if i["name"] == name)
-        return bool(stored["properties"]["labels"])
-
-    wait_for(labelled, "the forward to be recorded", timeout=60)
+    wait_until_forwarded(emulators, name)
     acknowledged = parsed("signl4_outbound_signl_acknowledged.json")
     acknowledged["alert"]["externalEventId"] = name
     closed = parsed("signl4_outbound_signl_closed.json")

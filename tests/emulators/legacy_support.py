@@ -8,14 +8,11 @@ with the texts local/legacy.py builds (tests/infra/test_legacy.py holds them to 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import ssl
-import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from azure.core.credentials import TokenCredential
@@ -24,25 +21,14 @@ from azure.monitor.query import LogsQueryClient, LogsQueryResult
 
 from local import legacy
 from local.emulators import EmulatorStack
+from tests.azd_hooks import load_hook
 from tests.payloads import parsed
 
-HOOK = Path(__file__).resolve().parents[2] / "infra" / "hooks" / "migrate_tables.py"
 ARM_SCOPE = "https://management.azure.com/.default"
 DAY = timedelta(days=1)
 
 
-def load_hook() -> ModuleType:
-    """infra/hooks/migrate_tables.py as a module (azd runs it as a script)."""
-    spec = importlib.util.spec_from_file_location("migrate_tables", HOOK)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
-    return module
-
-
-hook = load_hook()
+hook = load_hook("migrate_tables")
 
 
 def arm(stack: EmulatorStack, credential: TokenCredential, api_version: str = "") -> Any:

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from tests.azd_hooks import load_hook
 from tests.infra.bicep import INFRA, REPO, one_resource
 
-HOOK = INFRA / "hooks" / "preprovision.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("preprovision", HOOK)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-hook = _load()
+hook = load_hook("preprovision")
 
 GROUP = "rg-sbridge-dev"
 

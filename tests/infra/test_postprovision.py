@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 from collections.abc import Sequence
-from types import ModuleType
 
-from tests.infra.bicep import INFRA, MAIN, REPO, parse
+from tests.azd_hooks import load_hook
+from tests.infra.bicep import MAIN, REPO, parse
 
-HOOK = INFRA / "hooks" / "postprovision.py"
 READ = "45cc0394-0000-4000-8000-00000000aaaa"
 WRITE = "34bf0e97-0000-4000-8000-00000000bbbb"
 GRAPH_SP = {
@@ -30,16 +28,7 @@ ENV = {
 }
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("postprovision", HOOK)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-hook = _load()
+hook = load_hook("postprovision")
 
 
 class FakeAz:
