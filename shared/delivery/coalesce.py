@@ -8,14 +8,20 @@ webhook is answered before its rows were accepted (or refused).
 
 When a stream's batch is sent:
 
-- once no row has joined it for ``quiet_seconds`` (the burst it belongs to is over, so
+- once it holds as many rows as the largest of the stream's last few uploads (a *full*
+  batch: senders answered by an upload send again, so that many rows is the whole burst),
+- or once no row has joined it for ``quiet_seconds`` (the burst it belongs to is over, so
   waiting longer only delays the senders),
 - or ``window_seconds`` after it opened, whichever comes first,
 - but never sooner than ``window_seconds`` after the stream's previous upload started.
 
 The last rule caps a process at ``1 / window_seconds`` uploads per stream per second,
-which is what ``docs/scaling.md`` counts against the DCR's request limit; the first keeps
-a burst from waiting out the whole window once it has all arrived.
+which is what ``docs/scaling.md`` counts against the DCR's request limit; the first two
+keep a burst from waiting out the whole window once it has all arrived. The quiet gap
+alone cannot be shorter than a millisecond in practice (an idle loop sleeps in whole
+milliseconds), and under steady senders that millisecond was an eighth of each round
+trip, with the worker idle: the full-batch rule sends without it. A burst of one row
+never sets the full size, so a lone webhook still waits the quiet gap for company.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import weakref
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +41,10 @@ Upload = Callable[[str, Sequence[Mapping[str, Any]]], list[Refused]]
 
 DEFAULT_QUIET_SECONDS = 0.001
 """How long a batch waits without new rows before it is sent (when the window allows)."""
+
+RECENT_UPLOADS = 8
+"""How many of a stream's latest uploads the full size is the largest of: enough that one
+straggler's small batch between full ones does not lower it."""
 
 
 @dataclass
@@ -51,6 +62,8 @@ class _LoopStreams:
 
     batches: dict[str, _Batch] = field(default_factory=dict)
     last_start: dict[str, float] = field(default_factory=dict)
+    recent_sizes: dict[str, deque[int]] = field(default_factory=dict)
+    full_size: dict[str, int] = field(default_factory=dict)  # absent: no burst seen yet
 
 
 class Coalescer:
@@ -100,6 +113,8 @@ class Coalescer:
         batch.rows.extend(rows)
         if len(batch.rows) >= self._max_rows:
             self._start_flush(loop, state, stream, batch)
+        elif len(batch.rows) - len(rows) < state.full_size.get(stream, 0) <= len(batch.rows):
+            self._check(loop, stream, batch)  # it just became full
         return await waiter
 
     def _state(self, loop: asyncio.AbstractEventLoop) -> _LoopStreams:
@@ -119,11 +134,15 @@ class Coalescer:
         now = loop.time()
         last = state.last_start.get(stream)
         spaced = now if last is None else max(now, last + self._window)
-        due = min(batch.deadline, max(batch.last_row + self._quiet, spaced))
+        full = len(batch.rows) >= state.full_size.get(stream, self._max_rows)
+        ready = now if full else batch.last_row + self._quiet
+        due = min(batch.deadline, max(ready, spaced))
         if due <= now:
             self._start_flush(loop, state, stream, batch)
-        else:
-            batch.check = loop.call_at(due, self._check, loop, stream, batch)
+            return
+        if batch.check is not None:
+            batch.check.cancel()  # a full batch moves its check earlier
+        batch.check = loop.call_at(due, self._check, loop, stream, batch)
 
     def _start_flush(
         self, loop: asyncio.AbstractEventLoop, state: _LoopStreams, stream: str, batch: _Batch
@@ -132,6 +151,15 @@ class Coalescer:
         if batch.check is not None:
             batch.check.cancel()
         state.last_start[stream] = loop.time()
+        sizes = state.recent_sizes.get(stream)
+        if sizes is None:
+            sizes = state.recent_sizes[stream] = deque(maxlen=RECENT_UPLOADS)
+        sizes.append(len(batch.rows))
+        largest = max(sizes)
+        if largest > 1:
+            state.full_size[stream] = largest
+        else:
+            state.full_size.pop(stream, None)
         # The upload runs in a thread with the caller's context (log records keep the
         # function's name); no task in between, each costs the loop a few callbacks.
         context = contextvars.copy_context()

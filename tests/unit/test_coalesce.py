@@ -166,6 +166,51 @@ def test_uploads_to_a_stream_start_at_least_a_window_apart() -> None:
     assert all(later - earlier >= window - 0.001 for earlier, later in itertools.pairwise(starts))
 
 
+def test_a_batch_as_large_as_the_last_burst_goes_without_waiting_for_quiet() -> None:
+    """Full-batch rule: once a burst of three was sent, the next three rows (here one
+    caller's one and another's two) are the whole burst: they go as soon as the spacing
+    allows. Without the rule quiet equals the window, so they could not go sooner."""
+    window = 0.3
+    coalescer = Coalescer(lambda stream, rows: [], window_seconds=window, quiet_seconds=window)
+
+    async def scenario() -> tuple[float, list[float]]:
+        loop = asyncio.get_running_loop()
+        executor = _HandOffClock(loop)
+        loop.set_default_executor(executor)
+        first = [[{"v": "a"}], [{"v": "b"}], [{"v": "c"}]]
+        await asyncio.wait_for(_send_all(coalescer, first), 5)
+        await asyncio.sleep(window)  # the spacing since the first upload has passed
+        arrived = loop.time()
+        await asyncio.wait_for(_send_all(coalescer, [[{"v": "d"}], [{"v": "e"}, {"v": "f"}]]), 5)
+        return arrived, executor.handed_off
+
+    arrived, handed_off = asyncio.run(scenario())
+    assert len(handed_off) == 2
+    assert handed_off[1] - arrived < window
+
+
+def test_a_smaller_batch_or_a_lone_row_still_waits_for_quiet() -> None:
+    """A batch below the last burst's size waits for the quiet gap, and so does a lone
+    row: a burst of one row sets no full size."""
+    quiet = 0.05
+    coalescer = Coalescer(lambda stream, rows: [], window_seconds=quiet, quiet_seconds=quiet)
+
+    async def waits(groups: list[list[dict[str, Any]]], executor: _HandOffClock) -> float:
+        await asyncio.sleep(quiet)  # the spacing since the previous upload has passed
+        arrived = asyncio.get_running_loop().time()
+        await asyncio.wait_for(_send_all(coalescer, groups), 5)
+        return executor.handed_off[-1] - arrived
+
+    async def scenario() -> list[float]:
+        executor = _HandOffClock(asyncio.get_running_loop())
+        asyncio.get_running_loop().set_default_executor(executor)
+        alone = [await waits([[{"v": "lone"}]], executor) for _ in range(2)]
+        await waits([[{"v": "a"}], [{"v": "b"}], [{"v": "c"}]], executor)
+        return [*alone, await waits([[{"v": "d"}], [{"v": "e"}]], executor)]
+
+    assert all(waited >= quiet for waited in asyncio.run(scenario()))
+
+
 def test_other_streams_are_not_held_by_a_streams_spacing() -> None:
     """The spacing is per stream: another stream's first batch goes at once."""
     recorder = Recorder()
