@@ -36,6 +36,7 @@ class LoadResult:
     seconds: float
     latencies: list[float]
     statuses: dict[int, int]
+    idle: float = float("nan")  # the machine's idle share of CPU time over the run
 
     @property
     def rate(self) -> float:
@@ -52,6 +53,16 @@ class LoadResult:
     @property
     def p99_ms(self) -> float:
         return self.percentile(0.99) * 1000
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """(all, idle) CPU ticks of the whole machine since boot; (0, 0) without /proc/stat."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(tick) for tick in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return sum(fields), fields[3] + fields[4]  # idle + iowait
 
 
 def security_event(index: int) -> bytes:
@@ -87,11 +98,16 @@ async def split_load(
                     counts[response.status] = counts.get(response.status, 0) + 1
                 latencies[target].append(time.perf_counter() - began)
 
+        ticks_before = _cpu_ticks()
         started = time.perf_counter()
         await asyncio.gather(*(sender(i % len(urls)) for i in range(senders)))
         elapsed = time.perf_counter() - started
+        ticks_after = _cpu_ticks()
+    ticks = ticks_after[0] - ticks_before[0]
+    idle = (ticks_after[1] - ticks_before[1]) / ticks if ticks else float("nan")
     return [
-        LoadResult(len(latencies[i]), elapsed, latencies[i], statuses[i]) for i in range(len(urls))
+        LoadResult(len(latencies[i]), elapsed, latencies[i], statuses[i], idle)
+        for i in range(len(urls))
     ]
 
 
@@ -110,7 +126,11 @@ def run_split(
     )
     return [
         LoadResult(
-            r["events"], r["seconds"], r["latencies"], {int(k): v for k, v in r["statuses"].items()}
+            r["events"],
+            r["seconds"],
+            r["latencies"],
+            {int(k): v for k, v in r["statuses"].items()},
+            r["idle"],
         )
         for r in json.loads(completed.stdout)
     ]

@@ -47,9 +47,10 @@ def _row(
     name: str, rate: float, latency: LoadResult, accepted: int, tally: tuple[str, ...] = ()
 ) -> str:
     lost, extra, uploads = tally or ("", "", "")
+    idle = f"{latency.idle:.0%}" if tally else ""
     return (
         f"  {name:<24} {rate:>9.0f} {latency.p50_ms:>7.1f} {latency.p99_ms:>7.1f}"
-        f" {accepted:>6} {lost:>5} {extra:>6} {uploads:>8}"
+        f" {accepted:>6} {lost:>5} {extra:>6} {uploads:>8} {idle:>5}"
     )
 
 
@@ -75,9 +76,12 @@ def bench_two_hosts(
         "hosts on the same Azurite and emulators (senders bound to each in turn, one queue of",
         f"events, one generator); alternated, best of {rounds} rounds each. Noisy: one 2-core",
         "machine runs both hosts, the emulators, Azurite and the load generator; each host",
-        "coalesces only its own share, so it makes more, smaller uploads.",
+        "coalesces only its own share, so it makes more, smaller uploads. Idle: the",
+        "machine's idle CPU over the run; near 0% a second host has no core to gain.",
         f"COALESCE_WINDOW_MS={WINDOW_MS}, as docs/scaling.md sets it for {INSTANCES} busy"
-        " instances on one DCR.",
+        " instances on one DCR. Each sender has one",
+        "webhook in flight, so a host's upload holds at most its senders' rows, and uploads",
+        "start a window apart: either set-up is capped at senders x 1000 / window events/s.",
     ]
     secret = str(uuid.uuid4())
     with tempfile.TemporaryDirectory() as scratch, local_azure(Path(scratch)) as (stack, env):
@@ -89,10 +93,12 @@ def bench_two_hosts(
                 run_load(url, secret, events=500, senders=concurrency)  # warm up
             for load in loads:
                 senders = load * concurrency
+                ceiling = senders * 1000 / WINDOW_MS
                 lines += [
-                    f"  {senders} concurrent senders ({load}x one instance's {concurrency}):",
+                    f"  {senders} concurrent senders ({load}x one instance's {concurrency});"
+                    f" the window's cap for either set-up: {ceiling:,.0f}/s",
                     f"  {'':<24} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'2xx':>6}"
-                    f" {'lost':>5} {'dupes':>6} {'uploads':>8}",
+                    f" {'lost':>5} {'dupes':>6} {'uploads':>8} {'idle':>5}",
                     *_compare(stack, urls, secret, events=events, senders=senders, rounds=rounds),
                 ]
     return lines
