@@ -24,6 +24,7 @@ from local.host.process import LocalHostProcess
 from shared.auth.fig import hash_fig_secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+BRIDGE_ROUNDS = 3  # 5,000 events take the bridge about a second; the relay's 500, 30 s
 APPS = {
     "sentinel-bridge": "function_app:app",
     "naive relay (baseline)": "bench.naive_app:app",
@@ -46,7 +47,9 @@ def bench_intake(*, events: int, senders: int, baseline_events: int) -> list[str
         f"Intake: Fig SecurityEvent webhooks from {senders} concurrent senders, local functions",
         "host -> Logs Ingestion emulator (HTTPS), Fig's bcrypt cost 11. The baseline is bound by",
         f"bcrypt, so it gets {baseline_events:,} of the {events:,} events (BENCH_BASELINE_EVENTS);",
-        "more only lengthen the run. Peak: the host process's peak RSS over its whole life.",
+        f"more only lengthen the run. The bridge runs {BRIDGE_ROUNDS} rounds and its median round"
+        " is printed:",
+        "this VM's speed moves within minutes. Peak: the host process's peak RSS over its life.",
         f"  {'':<24} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'2xx':>9} {'landed':>7}"
         f" {'uploads':>8} {'peak MB':>8}",
     ]
@@ -62,13 +65,17 @@ def bench_intake(*, events: int, senders: int, baseline_events: int) -> list[str
                 url = host.url("/api/fig/SecurityEvent")
                 # Warm up: clients, token, vault read, connections (bcrypt per event for the relay).
                 run_load(url, secret, events=500 if bridge else 32, senders=senders)
-                stack.ingestion.reset()
-                result = run_load(url, secret, events=count, senders=senders, timeout=600)
+                rounds = []
+                for _ in range(BRIDGE_ROUNDS if bridge else 1):
+                    stack.ingestion.reset()
+                    result = run_load(url, secret, events=count, senders=senders, timeout=600)
+                    stats = stack.ingestion.stats()["streams"].get("Custom-FigEvents", {})
+                    landed = len(stack.ingestion.rows("Custom-FigEvents"))
+                    rounds.append((result, landed, int(stats.get("requests", 0))))
                 peak_mb = peak_rss_mb(host.pid or 0)
-            stats = stack.ingestion.stats()["streams"].get("Custom-FigEvents", {})
-            landed = len(stack.ingestion.rows("Custom-FigEvents"))
+            result, landed, uploads = sorted(rounds, key=lambda r: r[0].rate)[len(rounds) // 2]
             rates[name] = result.rate
-            lines.append(_intake_row(name, result, landed, stats.get("requests", 0), peak_mb))
+            lines.append(_intake_row(name, result, landed, uploads, peak_mb))
     ours, naive = rates.values()
     lines += [
         f"  sentinel-bridge / naive relay: {ours / naive:.0f}x",
