@@ -33,7 +33,8 @@ WINDOW_MS = math.ceil(INSTANCES * 1000 / 160)
 
 
 def _pin(pid: int, core: int) -> None:
-    """Keep every thread of process ``pid`` on one core (threads it starts later inherit it)."""
+    """Keep every thread of process ``pid`` on one core (threads it starts later inherit
+    it): the bench's model of an instance, ``infra/app/function.bicep``'s 2,048 MB size."""
     for task in Path(f"/proc/{pid}/task").iterdir():
         os.sched_setaffinity(int(task.name), {core})
 
@@ -83,8 +84,9 @@ def bench_two_hosts(
         "hosts on the same Azurite and emulators (senders bound to each in turn, one queue of",
         f"events, one generator); alternated, best of {rounds} rounds each. Noisy: one 2-core",
         "machine runs both hosts, the emulators, Azurite and the load generator; each host",
-        "coalesces only its own share, so it makes more, smaller uploads. Idle: the",
-        "machine's idle CPU over the run; near 0% a second host has no core to gain.",
+        "coalesces only its own share, so it makes more, smaller uploads. Each host is kept on",
+        "a core of its own, as a 2,048 MB Flex Consumption instance has one core; the generator,",
+        "emulators and Azurite use either. Idle: the machine's idle CPU over the timed run.",
         f"COALESCE_WINDOW_MS={WINDOW_MS}, as docs/scaling.md sets it for {INSTANCES} busy"
         " instances on one DCR. Each sender has one",
         "webhook in flight, so a host's upload holds at most its senders' rows, and uploads",
