@@ -8,8 +8,9 @@ webhook is answered before its rows were accepted (or refused).
 
 When a stream's batch is sent:
 
-- once it holds as many rows as the largest of the stream's last few uploads (a *full*
-  batch: senders answered by an upload send again, so that many rows is the whole burst),
+- once it is *full*: it holds as many rows as the stream had in company at its recent
+  uploads (an upload's rows plus those still in flight when it started), and none of the
+  stream's uploads is in flight (whose callers would send again),
 - or once no row has joined it for ``quiet_seconds`` (the burst it belongs to is over, so
   waiting longer only delays the senders),
 - or ``window_seconds`` after it opened, whichever comes first,
@@ -21,7 +22,11 @@ keep a burst from waiting out the whole window once it has all arrived. The quie
 alone cannot be shorter than a millisecond in practice (an idle loop sleeps in whole
 milliseconds), and under steady senders that millisecond was an eighth of each round
 trip, with the worker idle: the full-batch rule sends without it. A burst of one row
-never sets the full size, so a lone webhook still waits the quiet gap for company.
+never sets the full size, so a lone webhook still waits the quiet gap for company. The
+size is the largest of several uploads, counting rows in flight, so senders that fell
+into two groups (one batch in flight while the other fills) still count as one burst and
+merge again through the quiet gap; a size taken from the last upload alone ratcheted
+down to the smaller group and kept them apart.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ DEFAULT_QUIET_SECONDS = 0.001
 """How long a batch waits without new rows before it is sent (when the window allows)."""
 
 RECENT_UPLOADS = 8
-"""How many of a stream's latest uploads the full size is the largest of: enough that one
+"""How many of a stream's latest uploads the full size is the largest of: enough that a
 straggler's small batch between full ones does not lower it."""
 
 
@@ -58,11 +63,14 @@ class _Batch:
 
 @dataclass
 class _LoopStreams:
-    """One event loop's open batches, and when each stream's last upload started."""
+    """One event loop's open batches and, per stream, when its last upload started, the rows
+    its uploads in flight hold, and the company (rows sent plus in flight) of its recent
+    uploads, whose largest is the full size."""
 
     batches: dict[str, _Batch] = field(default_factory=dict)
     last_start: dict[str, float] = field(default_factory=dict)
-    recent_sizes: dict[str, deque[int]] = field(default_factory=dict)
+    rows_in_flight: dict[str, int] = field(default_factory=dict)
+    recent_company: dict[str, deque[int]] = field(default_factory=dict)
     full_size: dict[str, int] = field(default_factory=dict)  # absent: no burst seen yet
 
 
@@ -134,7 +142,10 @@ class Coalescer:
         now = loop.time()
         last = state.last_start.get(stream)
         spaced = now if last is None else max(now, last + self._window)
-        full = len(batch.rows) >= state.full_size.get(stream, self._max_rows)
+        full = (
+            len(batch.rows) >= state.full_size.get(stream, self._max_rows)
+            and not state.rows_in_flight.get(stream)
+        )
         ready = now if full else batch.last_row + self._quiet
         due = min(batch.deadline, max(ready, spaced))
         if due <= now:
@@ -151,20 +162,37 @@ class Coalescer:
         if batch.check is not None:
             batch.check.cancel()
         state.last_start[stream] = loop.time()
-        sizes = state.recent_sizes.get(stream)
-        if sizes is None:
-            sizes = state.recent_sizes[stream] = deque(maxlen=RECENT_UPLOADS)
-        sizes.append(len(batch.rows))
-        largest = max(sizes)
+        in_flight = state.rows_in_flight.get(stream, 0)
+        company = state.recent_company.get(stream)
+        if company is None:
+            company = state.recent_company[stream] = deque(maxlen=RECENT_UPLOADS)
+        company.append(len(batch.rows) + in_flight)
+        largest = max(company)
         if largest > 1:
             state.full_size[stream] = largest
         else:
             state.full_size.pop(stream, None)
+        state.rows_in_flight[stream] = in_flight + len(batch.rows)
         # The upload runs in a thread with the caller's context (log records keep the
         # function's name); no task in between, each costs the loop a few callbacks.
         context = contextvars.copy_context()
         future = loop.run_in_executor(None, context.run, self._upload, stream, batch.rows)
-        future.add_done_callback(lambda done: _settle(batch, done))
+        future.add_done_callback(lambda done: self._settled(loop, state, stream, batch, done))
+
+    def _settled(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        state: _LoopStreams,
+        stream: str,
+        batch: _Batch,
+        done: asyncio.Future[list[Refused]],
+    ) -> None:
+        """Answer the upload's callers; a batch that waited only for it may now go."""
+        state.rows_in_flight[stream] -= len(batch.rows)
+        _settle(batch, done)
+        waiting = state.batches.get(stream)
+        if waiting is not None and not state.rows_in_flight[stream]:
+            self._check(loop, stream, waiting)
 
 
 def _settle(batch: _Batch, done: asyncio.Future[list[Refused]]) -> None:

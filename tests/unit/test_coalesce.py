@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -187,6 +188,42 @@ def test_a_batch_as_large_as_the_last_burst_goes_without_waiting_for_quiet() -> 
     arrived, handed_off = asyncio.run(scenario())
     assert len(handed_off) == 2
     assert handed_off[1] - arrived < window
+
+
+def test_a_full_batch_waits_for_the_streams_upload_in_flight_then_goes() -> None:
+    """While an upload of the stream is in flight its callers will send again, so a batch
+    of the full size is not yet the whole burst: it goes when that upload settles, not
+    before, and without waiting out the quiet gap after it."""
+    window = 0.2
+    release = threading.Event()
+
+    def upload(stream: str, rows: Sequence[Mapping[str, Any]]) -> list[Refused]:
+        if rows == [{"v": "slow"}]:
+            release.wait(5)
+        return []
+
+    coalescer = Coalescer(upload, window_seconds=window, quiet_seconds=window)
+
+    async def scenario() -> tuple[float, float, list[float]]:
+        loop = asyncio.get_running_loop()
+        executor = _HandOffClock(loop)
+        loop.set_default_executor(executor)
+        await asyncio.wait_for(_send_all(coalescer, [[{"v": "a"}], [{"v": "b"}], [{"v": "c"}]]), 5)
+        await asyncio.sleep(window)
+        slow = asyncio.ensure_future(coalescer.upload("Custom-X", [{"v": "slow"}]))
+        await asyncio.sleep(2 * window)  # its quiet gap, then the spacing since its upload
+        assert len(executor.handed_off) == 2  # the lone row's upload, hanging
+        arrived = loop.time()
+        full = asyncio.ensure_future(_send_all(coalescer, [[{"v": "d"}], [{"v": "e"}, {"v": "f"}]]))
+        await asyncio.sleep(window / 10)
+        released = loop.time()
+        release.set()
+        await asyncio.wait_for(asyncio.gather(slow, full), 5)
+        return arrived, released, executor.handed_off
+
+    arrived, released, handed_off = asyncio.run(scenario())
+    assert len(handed_off) == 3
+    assert released <= handed_off[2] < arrived + window
 
 
 def test_a_smaller_batch_or_a_lone_row_still_waits_for_quiet() -> None:
