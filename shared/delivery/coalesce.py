@@ -142,9 +142,8 @@ class Coalescer:
         now = loop.time()
         last = state.last_start.get(stream)
         spaced = now if last is None else max(now, last + self._window)
-        full = len(batch.rows) >= state.full_size.get(
-            stream, self._max_rows
-        ) and not state.rows_in_flight.get(stream)
+        full_size = state.full_size.get(stream, self._max_rows)
+        full = len(batch.rows) >= full_size and not state.rows_in_flight.get(stream)
         ready = now if full else batch.last_row + self._quiet
         due = min(batch.deadline, max(ready, spaced))
         if due <= now:
