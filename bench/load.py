@@ -37,6 +37,7 @@ class LoadResult:
     latencies: list[float]
     statuses: dict[int, int]
     idle: float = float("nan")  # the machine's idle share of CPU time over the run
+    generator_cpu: float = float("nan")  # the generator's own CPU seconds over the run
 
     @property
     def rate(self) -> float:
@@ -98,15 +99,15 @@ async def split_load(
                     counts[response.status] = counts.get(response.status, 0) + 1
                 latencies[target].append(time.perf_counter() - began)
 
-        ticks_before = _cpu_ticks()
+        ticks_before, cpu_before = _cpu_ticks(), time.process_time()
         started = time.perf_counter()
         await asyncio.gather(*(sender(i % len(urls)) for i in range(senders)))
         elapsed = time.perf_counter() - started
-        ticks_after = _cpu_ticks()
+        ticks_after, cpu = _cpu_ticks(), time.process_time() - cpu_before
     ticks = ticks_after[0] - ticks_before[0]
     idle = (ticks_after[1] - ticks_before[1]) / ticks if ticks else float("nan")
     return [
-        LoadResult(len(latencies[i]), elapsed, latencies[i], statuses[i], idle)
+        LoadResult(len(latencies[i]), elapsed, latencies[i], statuses[i], idle, cpu)
         for i in range(len(urls))
     ]
 
@@ -131,6 +132,7 @@ def run_split(
             r["latencies"],
             {int(k): v for k, v in r["statuses"].items()},
             r["idle"],
+            r["generator_cpu"],
         )
         for r in json.loads(completed.stdout)
     ]
