@@ -61,10 +61,19 @@ def _post_with_probe(host: LocalHostProcess, body: bytes, token: str) -> tuple[i
         response = requests.post(
             host.url("/api/wallarm"), data=body, headers={"X-Auth-Token": token}, timeout=300
         )
+    except requests.RequestException as exc:
+        raise RuntimeError(
+            f"the host on {host.base_url} did not answer ({exc!r}); its exit status:"
+            f" {host.exit_status}; the end of its log:\n{host.logs()[-3000:]}"
+        ) from exc
     finally:
         elapsed = time.perf_counter() - started
         prober.send_signal(signal.SIGINT)
-        output, _ = prober.communicate(timeout=60)
+        try:
+            output, _ = prober.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            prober.kill()
+            output, _ = prober.communicate()
     return response.status_code, elapsed, float(output.strip() or "nan")
 
 

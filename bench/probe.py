@@ -1,5 +1,5 @@
 """``python -m bench.probe URL``: ask ``URL`` every 20 ms until SIGINT, then print the
-slowest answer in ms.
+slowest answer in ms (``inf`` if the host did not answer one).
 
 It runs in a process of its own: a probe thread in the benchmark's process would share an
 interpreter lock with the emulators there, and measure their pauses (a 16 MiB upload
@@ -17,13 +17,17 @@ INTERVAL_SECONDS = 0.02
 
 
 def main(argv: list[str]) -> int:
-    """Probe until interrupted; print the slowest answer (ms)."""
+    """Probe until interrupted; print the slowest answer (ms), ``inf`` if one failed."""
     slowest = 0.0
     with requests.Session() as session:
         try:
             while True:
                 started = time.perf_counter()
-                session.get(argv[0], timeout=60)
+                try:
+                    session.get(argv[0], timeout=60)
+                except requests.RequestException as exc:  # the host is not serving
+                    print(f"probe: {exc!r}", file=sys.stderr, flush=True)
+                    slowest = float("inf")
                 slowest = max(slowest, (time.perf_counter() - started) * 1000)
                 time.sleep(INTERVAL_SECONDS)
         except KeyboardInterrupt:
