@@ -119,9 +119,10 @@ class Coalescer:
         waiter: asyncio.Future[list[Refused]] = loop.create_future()
         batch.waiters.append((len(batch.rows), len(rows), waiter))
         batch.rows.extend(rows)
+        was_short = len(batch.rows) - len(rows) < state.full_size.get(stream, 0)
         if len(batch.rows) >= self._max_rows:
             self._start_flush(loop, state, stream, batch)
-        elif len(batch.rows) - len(rows) < state.full_size.get(stream, 0) <= len(batch.rows):
+        elif was_short and self._full(state, stream, batch):
             self._check(loop, stream, batch)  # it just became full
         return await waiter
 
@@ -142,9 +143,7 @@ class Coalescer:
         now = loop.time()
         last = state.last_start.get(stream)
         spaced = now if last is None else max(now, last + self._window)
-        full_size = state.full_size.get(stream, self._max_rows)
-        full = len(batch.rows) >= full_size and not state.rows_in_flight.get(stream)
-        ready = now if full else batch.last_row + self._quiet
+        ready = now if self._full(state, stream, batch) else batch.last_row + self._quiet
         due = min(batch.deadline, max(ready, spaced))
         if due <= now:
             self._start_flush(loop, state, stream, batch)
@@ -152,6 +151,11 @@ class Coalescer:
         if batch.check is not None:
             batch.check.cancel()  # a full batch moves its check earlier
         batch.check = loop.call_at(due, self._check, loop, stream, batch)
+
+    def _full(self, state: _LoopStreams, stream: str, batch: _Batch) -> bool:
+        """As many rows as the stream's recent company, and none of its uploads in flight."""
+        full_size = state.full_size.get(stream, self._max_rows)
+        return len(batch.rows) >= full_size and not state.rows_in_flight.get(stream)
 
     def _start_flush(
         self, loop: asyncio.AbstractEventLoop, state: _LoopStreams, stream: str, batch: _Batch
@@ -189,7 +193,7 @@ class Coalescer:
         state.rows_in_flight[stream] -= len(batch.rows)
         _settle(batch, done)
         waiting = state.batches.get(stream)
-        if waiting is not None and not state.rows_in_flight[stream]:
+        if waiting is not None and self._full(state, stream, waiting):
             self._check(loop, stream, waiting)
 
 

@@ -142,6 +142,14 @@ class _HandOffClock(ThreadPoolExecutor):
         self.handed_off: list[float] = []
         self._loop = loop
 
+    @classmethod
+    def install(cls) -> _HandOffClock:
+        """One for the running loop, made its default executor."""
+        loop = asyncio.get_running_loop()
+        executor = cls(loop)
+        loop.set_default_executor(executor)
+        return executor
+
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
         self.handed_off.append(self._loop.time())
         return super().submit(fn, *args, **kwargs)
@@ -154,8 +162,7 @@ def test_uploads_to_a_stream_start_at_least_a_window_apart() -> None:
     coalescer = Coalescer(lambda stream, rows: [], window_seconds=window, quiet_seconds=0.001)
 
     async def scenario() -> list[float]:
-        executor = _HandOffClock(asyncio.get_running_loop())
-        asyncio.get_running_loop().set_default_executor(executor)
+        executor = _HandOffClock.install()
         for value in "abc":
             await asyncio.wait_for(coalescer.upload("Custom-X", [{"v": value}]), 5)
         return executor.handed_off
@@ -176,8 +183,7 @@ def test_a_batch_as_large_as_the_last_burst_goes_without_waiting_for_quiet() -> 
 
     async def scenario() -> tuple[float, list[float]]:
         loop = asyncio.get_running_loop()
-        executor = _HandOffClock(loop)
-        loop.set_default_executor(executor)
+        executor = _HandOffClock.install()
         first = [[{"v": "a"}], [{"v": "b"}], [{"v": "c"}]]
         await asyncio.wait_for(_send_all(coalescer, first), 5)
         await asyncio.sleep(window)  # the spacing since the first upload has passed
@@ -206,8 +212,7 @@ def test_a_full_batch_waits_for_the_streams_upload_in_flight_then_goes() -> None
 
     async def scenario() -> tuple[float, float, list[float]]:
         loop = asyncio.get_running_loop()
-        executor = _HandOffClock(loop)
-        loop.set_default_executor(executor)
+        executor = _HandOffClock.install()
         await asyncio.wait_for(_send_all(coalescer, [[{"v": "a"}], [{"v": "b"}], [{"v": "c"}]]), 5)
         await asyncio.sleep(window)
         slow = asyncio.ensure_future(coalescer.upload("Custom-X", [{"v": "slow"}]))
@@ -239,8 +244,7 @@ def test_a_smaller_batch_or_a_lone_row_still_waits_for_quiet() -> None:
         return executor.handed_off[-1] - arrived
 
     async def scenario() -> list[float]:
-        executor = _HandOffClock(asyncio.get_running_loop())
-        asyncio.get_running_loop().set_default_executor(executor)
+        executor = _HandOffClock.install()
         alone = [await waits([[{"v": "lone"}]], executor) for _ in range(2)]
         await waits([[{"v": "a"}], [{"v": "b"}], [{"v": "c"}]], executor)
         return [*alone, await waits([[{"v": "d"}], [{"v": "e"}]], executor)]
