@@ -3,18 +3,21 @@
 The loads are multiples of one instance's HTTP concurrency (``perInstanceConcurrency`` 32
 in ``infra/app/function.bicep``, the intake bench's 32 senders): twice it is what makes
 Flex Consumption add an instance, four times it is more than one host keeps up with. Each
-load runs first against one host, then split across two hosts started with the same
-settings (what Flex Consumption does when it scales out), with the same senders. Each
-host's throughput, their sum and the single host's figure come from the same run; lost
-and duplicated rows are counted from the ingestion emulator's store. On a 2-core machine
+load runs in rounds: in each, the senders go to one host, and, back to back, are split
+across two hosts started with the same settings (what Flex Consumption does when it
+scales out), in turns which first. Each host's throughput, their sum and the single
+host's figure come from the same run; the ratio is the median of the rounds' own ratios.
+Lost and duplicated rows are counted from the ingestion emulator's store. On a 2-core machine
 that also runs the load generator, the sum cannot double; it must not fall.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 import tempfile
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.env import local_azure
@@ -29,6 +32,7 @@ INSTANCES = 2
 # 160 ms, 80% of its 200 requests/s): with the default 5 ms two instances could ask for
 # 400 uploads/s. Both set-ups run with it, as the same deployment would.
 WINDOW_MS = math.ceil(INSTANCES * 1000 / 160)
+ROUNDS = 7  # this VM's speed drifts by a quarter within minutes; pairs and a median tame it
 
 
 def _accepted(result: LoadResult) -> int:
@@ -61,21 +65,24 @@ def _combined(results: list[LoadResult]) -> float:
 
 
 def bench_two_hosts(
-    *, events: int, concurrency: int, loads: tuple[int, ...] = (2, 4), rounds: int = 2
+    *, events: int, concurrency: int, loads: tuple[int, ...] = (2, 4), rounds: int = ROUNDS
 ) -> list[str]:
     """One host, then two hosts sharing storage and emulators: throughput and integrity,
     under ``loads`` times one instance's HTTP ``concurrency`` in concurrent senders.
 
     Twice the concurrency is what makes Flex Consumption add the second instance; four
     times is more than one host keeps up with (its p99 climbs). Both hosts run throughout
-    (the second idles while the first is measured alone), and the two set-ups alternate
-    for ``rounds`` rounds; the best round of each is printed, lost and duplicated rows are
-    counted over every round.
+    (the second idles while the first is measured alone). Each of ``rounds`` rounds runs
+    both set-ups back to back, in turns which first; the ratio is the median of the
+    rounds' ratios (a round's two runs share the machine's speed of the moment), the rows
+    are each set-up's median round, and lost and duplicated rows count every round.
     """
     lines = [
         f"Two instances: {events:,} Fig webhooks to one local host, then split across two",
         "hosts on the same Azurite and emulators (senders bound to each in turn, one queue of",
-        f"events, one generator); alternated, best of {rounds} rounds each. Noisy: one 2-core",
+        f"events per generator process). {rounds} rounds, each running both set-ups back to back",
+        "(in turns which first); rows: each set-up's median round; the ratio: the median of",
+        "the rounds' own ratios, which cancels this VM's drift in speed. Noisy: one 2-core",
         "machine runs both hosts, the emulators, Azurite and the load generator; each host",
         "coalesces only its own share, so it makes more, smaller uploads. Idle: the machine's",
         "idle CPU over the timed run; gen: the load generator's own CPU (100% is one core).",
@@ -105,41 +112,60 @@ def bench_two_hosts(
     return lines
 
 
+@dataclass(frozen=True)
+class _Run:
+    """One set-up's run in one round: a result per host and what the emulator saw."""
+
+    results: list[LoadResult]
+    lost: int
+    extra: int
+    uploads: int
+
+    @property
+    def rate(self) -> float:
+        return _combined(self.results)
+
+
+def _run(stack: EmulatorStack, urls: list[str], secret: str, *, events: int, senders: int) -> _Run:
+    stack.ingestion.reset()
+    results = run_split(urls, secret, events=events, senders=senders, timeout=600)
+    lost, extra, uploads = _integrity(stack, sum(_accepted(r) for r in results))
+    return _Run(results, lost, extra, uploads)
+
+
 def _compare(
     stack: EmulatorStack, urls: list[str], secret: str, *, events: int, senders: int, rounds: int
 ) -> list[str]:
     """The rows for one load: one host, each of two hosts, their sum, and the ratio."""
-    singles: list[LoadResult] = []
-    splits: list[list[LoadResult]] = []
-    lost = {"one": 0, "two": 0}
-    extra = {"one": 0, "two": 0}
-    uploads: dict[int, int] = {}  # id of a round's result -> its uploads
-    for _ in range(rounds):
-        stack.ingestion.reset()
-        singles.append(run_load(urls[0], secret, events=events, senders=senders, timeout=600))
-        missing, dupes, uploads[id(singles[-1])] = _integrity(stack, _accepted(singles[-1]))
-        lost["one"] += missing
-        extra["one"] += dupes
-        stack.ingestion.reset()
-        splits.append(run_split(urls, secret, events=events, senders=senders, timeout=600))
-        missing, dupes, uploads[id(splits[-1])] = _integrity(
-            stack, sum(_accepted(r) for r in splits[-1])
-        )
-        lost["two"] += missing
-        extra["two"] += dupes
-    one = max(singles, key=lambda r: r.rate)
-    results = max(splits, key=_combined)
-    tally = (str(lost["one"]), str(extra["one"]), str(uploads[id(one)]))
-    lines = [_row("one host", one.rate, one, _accepted(one), tally)]
-    for index, result in enumerate(results):
+    pairs: list[tuple[_Run, _Run]] = []
+    for index in range(rounds):
+        order = (urls[:1], urls) if index % 2 == 0 else (urls, urls[:1])
+        done = [_run(stack, hosts, secret, events=events, senders=senders) for hosts in order]
+        one, two = done if index % 2 == 0 else done[::-1]
+        pairs.append((one, two))
+    ones = [one for one, _ in pairs]
+    twos = [two for _, two in pairs]
+    ratios = sorted(two.rate / one.rate for one, two in pairs)
+    one = _median(ones)
+    two = _median(twos)
+    lost = {"one": sum(r.lost for r in ones), "two": sum(r.lost for r in twos)}
+    extra = {"one": sum(r.extra for r in ones), "two": sum(r.extra for r in twos)}
+    (single,) = one.results
+    tally = (str(lost["one"]), str(extra["one"]), str(one.uploads))
+    lines = [_row("one host", single.rate, single, _accepted(single), tally)]
+    for index, result in enumerate(two.results):
         lines.append(_row(f"two hosts: host {index + 1}", result.rate, result, _accepted(result)))
-    combined = _combined(results)
-    slowest = max(results, key=lambda r: r.p99_ms)
-    accepted = sum(_accepted(r) for r in results)
-    tally = (str(lost["two"]), str(extra["two"]), str(uploads[id(results)]))
-    lines.append(_row("two hosts: sum", combined, slowest, accepted, tally))
-    lines.append(
-        f"  sum / one host: {combined / one.rate:.2f}x (p50/p99 of the sum: the slower host's;"
-        " lost and dupes: over every round)"
-    )
+    slowest = max(two.results, key=lambda r: r.p99_ms)
+    accepted = sum(_accepted(r) for r in two.results)
+    tally = (str(lost["two"]), str(extra["two"]), str(two.uploads))
+    lines.append(_row("two hosts: sum", two.rate, slowest, accepted, tally))
+    lines += [
+        f"  sum / one host: {statistics.median(ratios):.2f}x, the median of {rounds} rounds'"
+        f" ratios ({ratios[0]:.2f}x to {ratios[-1]:.2f}x)",
+        "  (p50/p99 of the sum: the slower host's; lost and dupes: over every round)",
+    ]
     return lines
+
+
+def _median(runs: list[_Run]) -> _Run:
+    return sorted(runs, key=lambda run: run.rate)[len(runs) // 2]

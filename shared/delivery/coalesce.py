@@ -14,7 +14,8 @@ When a stream's batch is sent:
 - or once no row has joined it for ``quiet_seconds`` (the burst it belongs to is over, so
   waiting longer only delays the senders),
 - or ``window_seconds`` after it opened, whichever comes first,
-- but never sooner than ``window_seconds`` after the stream's previous upload started.
+- but never sooner than ``window_seconds`` after the stream's previous upload started
+  (a start up to 2 ms late counts from when it was due, see ``counted_start``).
 
 The last rule caps a process at ``1 / window_seconds`` uploads per stream per second,
 which is what ``docs/scaling.md`` counts against the DCR's request limit; the first two
@@ -46,6 +47,10 @@ Upload = Callable[[str, Sequence[Mapping[str, Any]]], list[Refused]]
 
 DEFAULT_QUIET_SECONDS = 0.001
 """How long a batch waits without new rows before it is sent (when the window allows)."""
+
+TIMER_SLACK_SECONDS = 0.002
+"""How late a start may be and still count from the slot it was due at: an idle loop
+sleeps in whole milliseconds, so a timer set for the slot fires up to about 1 ms late."""
 
 RECENT_UPLOADS = 8
 """How many of a stream's latest uploads the full size is the largest of: enough that a
@@ -163,7 +168,9 @@ class Coalescer:
         del state.batches[stream]
         if batch.check is not None:
             batch.check.cancel()
-        state.last_start[stream] = loop.time()
+        state.last_start[stream] = counted_start(
+            state.last_start.get(stream), loop.time(), self._window
+        )
         in_flight = state.rows_in_flight.get(stream, 0)
         company = state.recent_company.get(stream)
         if company is None:
@@ -195,6 +202,20 @@ class Coalescer:
         waiting = state.batches.get(stream)
         if waiting is not None and self._full(state, stream, waiting):
             self._check(loop, stream, waiting)
+
+
+def counted_start(last: float | None, now: float, window: float) -> float:
+    """When an upload starting at ``now`` counts as started, for spacing the next one.
+
+    A start at most ``TIMER_SLACK_SECONDS`` after its slot (the previous start plus the
+    window) counts from the slot, so timer lateness does not lower the stream's rate:
+    back-to-back starts keep a window apart on average and never come closer than the
+    window less the slack. Any other start counts from when it happened.
+    """
+    if last is None:
+        return now
+    slot = last + window
+    return slot if slot <= now <= slot + TIMER_SLACK_SECONDS else now
 
 
 def _settle(batch: _Batch, done: asyncio.Future[list[Refused]]) -> None:

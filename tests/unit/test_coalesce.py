@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from shared.delivery.coalesce import Coalescer
+from shared.delivery.coalesce import TIMER_SLACK_SECONDS, Coalescer, counted_start
 from shared.errors import Refused
 
 
@@ -169,9 +169,34 @@ def test_uploads_to_a_stream_start_at_least_a_window_apart() -> None:
 
     starts = asyncio.run(scenario())
     assert len(starts) == 3
-    # Each hand-off is read a few calls after the coalescer's own reading; the 1 ms
-    # allows for those calls. Without the rule the gaps would be the 1 ms quiet time.
-    assert all(later - earlier >= window - 0.001 for earlier, later in itertools.pairwise(starts))
+    # A late start counts from its slot (``counted_start``), so the next may come up to the
+    # slack sooner; each hand-off is read a few calls after the coalescer's own reading,
+    # and the 1 ms allows for those calls. Without the rule the gaps would be the 1 ms
+    # quiet time.
+    least = window - TIMER_SLACK_SECONDS - 0.001
+    assert all(later - earlier >= least for earlier, later in itertools.pairwise(starts))
+
+
+def test_a_start_late_by_the_timer_slack_counts_from_its_slot() -> None:
+    """A timer fires up to a millisecond late; counting such a start from its slot keeps
+    back-to-back uploads at the window's rate instead of the window plus the lateness."""
+    window = 0.013
+    slot = 1.0 + window
+
+    assert counted_start(1.0, slot + TIMER_SLACK_SECONDS / 2, window) == slot
+    assert counted_start(1.0, slot + TIMER_SLACK_SECONDS, window) == slot
+
+
+def test_other_starts_count_from_when_they_happened() -> None:
+    """The first start, one later than the slack (the stream was not busy), and one before
+    its slot (a batch at the row limit goes at once) give no credit."""
+    window = 0.013
+    slot = 1.0 + window
+    late = slot + TIMER_SLACK_SECONDS + 0.001
+
+    assert counted_start(None, 5.0, window) == 5.0
+    assert counted_start(1.0, late, window) == late
+    assert counted_start(1.0, slot - 0.001, window) == slot - 0.001
 
 
 def test_a_batch_as_large_as_the_last_burst_goes_without_waiting_for_quiet() -> None:
