@@ -84,8 +84,8 @@ class Coalescer:
 
     Args:
         upload: the blocking upload; it runs in a worker thread.
-        window_seconds: the longest a row waits for company, and the least time between
-            the starts of two uploads to one stream.
+        window_seconds: the longest a row waits for company, and the time between the
+            starts of two uploads to one stream (see ``counted_start``).
         quiet_seconds: a batch no row has joined for this long is sent (window allowing).
         max_rows: a batch this large is sent at once.
     """
