@@ -7,8 +7,8 @@ load runs in rounds: in each, the senders go to one host, and, back to back, are
 across two hosts started with the same settings (what Flex Consumption does when it
 scales out), in turns which first. Each host's throughput, their sum and the single
 host's figure come from the same run; the ratio is the median of the rounds' own ratios.
-Lost and duplicated rows are counted from the ingestion emulator's store. On a 2-core machine
-that also runs the load generator, the sum cannot double; it must not fall.
+Lost and duplicated rows are counted from the ingestion emulator's store. On a 2-core
+machine that also runs the load generator, the sum cannot double; it must not fall.
 """
 
 from __future__ import annotations
@@ -139,9 +139,12 @@ def _compare(
     """The rows for one load: one host, each of two hosts, their sum, and the ratio."""
     pairs: list[tuple[_Run, _Run]] = []
     for index in range(rounds):
-        order = (urls[:1], urls) if index % 2 == 0 else (urls, urls[:1])
-        done = [_run(stack, hosts, secret, events=events, senders=senders) for hosts in order]
-        one, two = done if index % 2 == 0 else done[::-1]
+        if index % 2 == 0:
+            one = _run(stack, urls[:1], secret, events=events, senders=senders)
+            two = _run(stack, urls, secret, events=events, senders=senders)
+        else:
+            two = _run(stack, urls, secret, events=events, senders=senders)
+            one = _run(stack, urls[:1], secret, events=events, senders=senders)
         pairs.append((one, two))
     ones = [one for one, _ in pairs]
     twos = [two for _, two in pairs]
