@@ -14,6 +14,7 @@ machine that also runs the load generator, the sum cannot double; it must not fa
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import tempfile
 import uuid
@@ -32,6 +33,8 @@ INSTANCES = 2
 # 160 ms, 80% of its 200 requests/s): with the default 5 ms two instances could ask for
 # 400 uploads/s. Both set-ups run with it, as the same deployment would.
 WINDOW_MS = math.ceil(INSTANCES * 1000 / 160)
+# One process per core: in one, a single loop takes both hosts' answers (bench/load.py).
+GENERATORS = os.cpu_count() or 1
 ROUNDS = 7  # this VM's speed drifts by a quarter within minutes; pairs and a median tame it
 
 
@@ -79,13 +82,15 @@ def bench_two_hosts(
     """
     lines = [
         f"Two instances: {events:,} Fig webhooks to one local host, then split across two",
-        "hosts on the same Azurite and emulators (senders bound to each in turn, one queue of",
-        f"events per generator process). {rounds} rounds, each running both set-ups back to back",
-        "(in turns which first); rows: each set-up's median round; the ratio: the median of",
-        "the rounds' own ratios, which cancels this VM's drift in speed. Noisy: one 2-core",
-        "machine runs both hosts, the emulators, Azurite and the load generator; each host",
-        "coalesces only its own share, so it makes more, smaller uploads. Idle: the machine's",
-        "idle CPU over the timed run; gen: the load generator's own CPU (100% is one core).",
+        "hosts on the same Azurite and emulators (senders bound to each in turn; the load",
+        f"generator in {GENERATORS} processes, each with a share of the events). {rounds} rounds,"
+        " each",
+        "running both set-ups back to back (in turns which first); rows: each set-up's median",
+        "round; the ratio: the median of the rounds' own ratios, which cancels this VM's drift",
+        "in speed. Noisy: one 2-core machine runs both hosts, the emulators, Azurite and the",
+        "load generator; each host coalesces only its own share, so it makes more, smaller",
+        "uploads. Idle: the machine's idle CPU over the timed run; gen: the load generator's",
+        "own CPU (100% is one core).",
         f"COALESCE_WINDOW_MS={WINDOW_MS}, as docs/scaling.md sets it for {INSTANCES} busy"
         " instances on one DCR. Each",
         "sender has one webhook in flight, so a host's upload holds at most its senders' rows,",
@@ -128,7 +133,9 @@ class _Run:
 
 def _run(stack: EmulatorStack, urls: list[str], secret: str, *, events: int, senders: int) -> _Run:
     stack.ingestion.reset()
-    results = run_split(urls, secret, events=events, senders=senders, timeout=600)
+    results = run_split(
+        urls, secret, events=events, senders=senders, timeout=600, processes=GENERATORS
+    )
     lost, extra, uploads = _integrity(stack, sum(_accepted(r) for r in results))
     return _Run(results, lost, extra, uploads)
 
