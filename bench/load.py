@@ -6,9 +6,9 @@ emulators. A load for several hosts is spread over one process per core
 (``run_split(processes=...)``): in one process every host's answers queue behind one event
 loop, and a burst of 100 answers costs it about 9 ms before the last sender's next webhook
 leaves, a serial stage that hides what a second host adds. For one host one process is
-kept: it is no bottleneck there, and fewer processes than cores keep the host's rounds
-steadier. The processes still share the machine's cores with everything else. Bodies are
-made before the clock starts, so the generator measures the bridge, not itself.
+kept: it is no bottleneck there (two measured the same within noise, docs/benchmarks.md).
+The processes still share the machine's cores with everything else. Bodies are made
+before the clock starts, so the generator measures the bridge, not itself.
 """
 
 from __future__ import annotations
