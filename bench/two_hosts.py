@@ -63,7 +63,7 @@ def _row(
 
 
 def _combined(results: list[LoadResult]) -> float:
-    """Every host's events over the run's time (one generator, one clock)."""
+    """Every host's events over the run's time (the same span for every host)."""
     return sum(r.events for r in results) / max(r.seconds for r in results)
 
 
@@ -158,16 +158,14 @@ def _compare(
     ratios = sorted(two.rate / one.rate for one, two in pairs)
     one = _median(ones)
     two = _median(twos)
-    lost = {"one": sum(r.lost for r in ones), "two": sum(r.lost for r in twos)}
-    extra = {"one": sum(r.extra for r in ones), "two": sum(r.extra for r in twos)}
     (single,) = one.results
-    tally = (str(lost["one"]), str(extra["one"]), str(one.uploads))
+    tally = _tally(ones, one)
     lines = [_row("one host", single.rate, single, _accepted(single), tally)]
     for index, result in enumerate(two.results):
         lines.append(_row(f"two hosts: host {index + 1}", result.rate, result, _accepted(result)))
     slowest = max(two.results, key=lambda r: r.p99_ms)
     accepted = sum(_accepted(r) for r in two.results)
-    tally = (str(lost["two"]), str(extra["two"]), str(two.uploads))
+    tally = _tally(twos, two)
     lines.append(_row("two hosts: sum", two.rate, slowest, accepted, tally))
     lines += [
         f"  sum / one host: {statistics.median(ratios):.2f}x, the median of {rounds} rounds'"
@@ -175,6 +173,11 @@ def _compare(
         "  (p50/p99 of the sum: the slower host's; lost and dupes: over every round)",
     ]
     return lines
+
+
+def _tally(runs: list[_Run], shown: _Run) -> tuple[str, str, str]:
+    """Lost and duplicated rows over every round of a set-up, and the shown round's uploads."""
+    return str(sum(r.lost for r in runs)), str(sum(r.extra for r in runs)), str(shown.uploads)
 
 
 def _median(runs: list[_Run]) -> _Run:
